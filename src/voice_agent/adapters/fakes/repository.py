@@ -1,0 +1,65 @@
+"""An in-memory call repository that behaves like the database one (copies in, copies out)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+
+from voice_agent.application.ports.repository import CallPage
+from voice_agent.domain.call import Call, CallStatus
+from voice_agent.domain.turn import Turn
+
+
+class InMemoryCallRepository:
+    """Stores deep copies, so callers cannot change stored data by mutating their objects."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, Call] = {}
+        self._turns: dict[str, dict[str, Turn]] = {}
+
+    async def save_call(self, call: Call) -> None:
+        stored = copy.deepcopy(call)
+        stored.turns = []
+        self._calls[call.id] = stored
+        self._turns.setdefault(call.id, {})
+
+    async def save_turn(self, call_id: str, turn: Turn) -> None:
+        if call_id not in self._calls:
+            raise KeyError(f"no call {call_id!r} to add a turn to")
+        self._turns[call_id][turn.id] = copy.deepcopy(turn)
+
+    async def get(self, call_id: str) -> Call | None:
+        stored = self._calls.get(call_id)
+        if stored is None:
+            return None
+        call = copy.deepcopy(stored)
+        call.turns = sorted(
+            (copy.deepcopy(t) for t in self._turns[call_id].values()), key=lambda t: t.index
+        )
+        return call
+
+    async def list(
+        self,
+        *,
+        status: CallStatus | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> CallPage:
+        matching = [
+            c
+            for c in self._calls.values()
+            if (status is None or c.status is status)
+            and (started_after is None or c.started_at >= started_after)
+            and (started_before is None or c.started_at < started_before)
+        ]
+        matching.sort(key=lambda c: (c.started_at, c.id), reverse=True)
+        page = [copy.deepcopy(c) for c in matching[offset : offset + limit]]
+        return CallPage(calls=page, total=len(matching))
+
+    async def abort_active(self, at: datetime) -> int:
+        active = [c for c in self._calls.values() if c.is_active]
+        for call in active:
+            call.abort(at)
+        return len(active)

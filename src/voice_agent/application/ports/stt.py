@@ -1,0 +1,74 @@
+"""Streaming speech to text."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from voice_agent.domain.audio import AudioChunk
+
+
+@dataclass(frozen=True, slots=True)
+class SttCapabilities:
+    """What an STT adapter can do, as data (the engine adapts to it)."""
+
+    streaming: bool = True
+    interim_results: bool = True
+    endpointing: bool = True
+    """Emits `FinalTranscript(speech_final=True)` / `UtteranceEnded` on its own."""
+    sample_rate: int = 16000
+    """The rate the provider works at; `push_audio` accepts any rate and resamples."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """The recognizer heard the caller start speaking."""
+
+
+@dataclass(frozen=True, slots=True)
+class InterimTranscript:
+    """A guess at the words of the current utterance so far; later events replace it."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinalTranscript:
+    """Text of a span that will not change. `speech_final` means the recognizer also saw the
+    caller pause (Deepgram's endpointing), a strong end-of-turn hint."""
+
+    text: str
+    speech_final: bool = False
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class UtteranceEnded:
+    """The recognizer decided the utterance is over (Deepgram's UtteranceEnd)."""
+
+
+SttEvent = SpeechStarted | InterimTranscript | FinalTranscript | UtteranceEnded
+
+
+class SpeechToTextSession(Protocol):
+    """One recognition stream for one call. Audio (any sample rate: the adapter resamples
+    with soxr if it must) goes in with `push_audio`; events come out of `events()` until
+    `close()`. `finalize()` flushes pending words (the caller hung up)."""
+
+    async def push_audio(self, chunk: AudioChunk) -> None: ...
+
+    async def finalize(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def events(self) -> AsyncIterator[SttEvent]: ...
+
+
+class SpeechToText(Protocol):
+    @property
+    def capabilities(self) -> SttCapabilities: ...
+
+    async def open_session(self) -> SpeechToTextSession:
+        """Start a stream; raises `ProviderError` if it cannot."""
+        ...

@@ -1,0 +1,70 @@
+"""The phone line: caller audio in, agent audio out, call control."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from voice_agent.domain.audio import AudioChunk
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfPressed:
+    digit: str
+
+
+TransportEvent = DtmfPressed
+
+
+class CallTransport(Protocol):
+    """One connected call.
+
+    Agent audio is queued by `play()` and played out in real time by the transport; the
+    engine learns what the caller has heard from `played_seconds`, which counts agent audio
+    actually played out (not merely queued) since the call began.
+    """
+
+    @property
+    def caller_number(self) -> str | None: ...
+
+    @property
+    def input_sample_rate(self) -> int:
+        """Rate of the frames `audio_frames()` yields."""
+        ...
+
+    @property
+    def output_sample_rate(self) -> int:
+        """Rate `play()` expects."""
+        ...
+
+    def audio_frames(self) -> AsyncIterator[AudioChunk]:
+        """Caller audio in real time (typically 20 ms frames). Ends when the caller hangs up."""
+        ...
+
+    def events(self) -> AsyncIterator[TransportEvent]:
+        """DTMF and other in-call signals. Ends with the call."""
+        ...
+
+    async def play(self, chunk: AudioChunk) -> None:
+        """Queue agent audio for playout; returns once queued, not once played."""
+        ...
+
+    async def clear_audio(self) -> None:
+        """Drop every queued, not yet played sample (barge-in)."""
+        ...
+
+    async def wait_played_out(self) -> None:
+        """Return once every queued sample has been played."""
+        ...
+
+    @property
+    def played_seconds(self) -> float:
+        """Agent audio played out to the caller since the call began."""
+        ...
+
+    async def hang_up(self) -> None: ...
+
+    async def transfer(self, destination: str) -> None:
+        """Hand the caller to `destination` (e.g. "tel:+15550100"); raises on failure."""
+        ...

@@ -1,0 +1,74 @@
+"""The call aggregate: one phone call from answer to hang-up, with its turns."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from voice_agent.domain.errors import IllegalTransition
+from voice_agent.domain.turn import Turn
+
+
+class CallStatus(Enum):
+    """Where a call is in its life."""
+
+    ACTIVE = "active"
+    """Answered and in progress."""
+    COMPLETED = "completed"
+    """Ended normally (either side hung up, a tool ended it, a timeout fired, transferred)."""
+    FAILED = "failed"
+    """Ended because the agent could not continue."""
+    ABORTED = "aborted"
+    """Left active by a process that died; found and closed at the next start."""
+
+
+class EndReason(Enum):
+    """Why a call ended."""
+
+    CALLER_HUNG_UP = "caller_hung_up"
+    AGENT_ENDED = "agent_ended"
+    """The model called the `end_call` tool."""
+    GOODBYE = "goodbye"
+    """The caller said goodbye and the agent answered."""
+    SILENCE_TIMEOUT = "silence_timeout"
+    MAX_DURATION = "max_duration"
+    TRANSFERRED = "transferred"
+    ERROR = "error"
+    PROCESS_DIED = "process_died"
+
+
+@dataclass(slots=True)
+class Call:
+    """A phone call. `caller_number` is stored as received; logs mask it."""
+
+    caller_number: str | None
+    started_at: datetime
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    status: CallStatus = CallStatus.ACTIVE
+    ended_at: datetime | None = None
+    end_reason: EndReason | None = None
+    turns: list[Turn] = field(default_factory=list)
+
+    def end(self, reason: EndReason, at: datetime, *, failed: bool = False) -> None:
+        if self.status is not CallStatus.ACTIVE:
+            raise IllegalTransition(f"call {self.id} already ended ({self.status.value})")
+        self.status = CallStatus.FAILED if failed else CallStatus.COMPLETED
+        self.end_reason = reason
+        self.ended_at = at
+
+    def abort(self, at: datetime) -> None:
+        """Close a call that a dead process left active."""
+        if self.status is not CallStatus.ACTIVE:
+            raise IllegalTransition(f"call {self.id} already ended ({self.status.value})")
+        self.status = CallStatus.ABORTED
+        self.end_reason = EndReason.PROCESS_DIED
+        self.ended_at = at
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is CallStatus.ACTIVE
+
+    def next_turn_index(self) -> int:
+        return len(self.turns)

@@ -1,0 +1,1 @@
+"""Entry points: the CLI, the HTTP app, the worker, and the container that wires adapters."""
