@@ -7,6 +7,7 @@ from datetime import datetime
 
 from voice_agent.application.ports.repository import CallPage
 from voice_agent.domain.call import Call, CallStatus
+from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.turn import Turn
 
 
@@ -16,6 +17,7 @@ class InMemoryCallRepository:
     def __init__(self) -> None:
         self._calls: dict[str, Call] = {}
         self._turns: dict[str, dict[str, Turn]] = {}
+        self._events: dict[str, list[DomainEvent]] = {}
 
     async def save_call(self, call: Call) -> None:
         stored = copy.deepcopy(call)
@@ -27,6 +29,14 @@ class InMemoryCallRepository:
         if call_id not in self._calls:
             raise KeyError(f"no call {call_id!r} to add a turn to")
         self._turns[call_id][turn.id] = copy.deepcopy(turn)
+
+    async def record_event(self, event: DomainEvent) -> None:
+        if event.call_id not in self._calls:
+            raise KeyError(f"no call {event.call_id!r} to add an event to")
+        self._events.setdefault(event.call_id, []).append(event)
+
+    async def events(self, call_id: str) -> list[DomainEvent]:
+        return list(self._events.get(call_id, []))
 
     async def get(self, call_id: str) -> Call | None:
         stored = self._calls.get(call_id)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from voice_agent.domain.call import Call, CallStatus
+from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.turn import Turn
 
 
@@ -25,6 +26,14 @@ class CallRepository(Protocol):
         ...
 
     async def save_turn(self, call_id: str, turn: Turn) -> None: ...
+
+    async def record_event(self, event: DomainEvent) -> None:
+        """Append a call event (interruption, DTMF, tool call, provider failure...)."""
+        ...
+
+    async def events(self, call_id: str) -> list[DomainEvent]:
+        """The call's recorded events, oldest first."""
+        ...
 
     async def get(self, call_id: str) -> Call | None:
         """The call with its turns in order, or None."""

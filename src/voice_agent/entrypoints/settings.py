@@ -1,0 +1,47 @@
+"""Settings from the environment and `.env`, validated by pydantic-settings.
+
+Each group reads variables with its own prefix (e.g. `ENGINE__SILENCE_TIMEOUT_S`, or the flat
+provider names like `DEEPGRAM_API_KEY`). Add a group per concern; keep secrets as `SecretStr`.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StackName(str, Enum):
+    FAKE = "fake"
+    """Scripted fakes: tests and `voice-agent call --script`."""
+    LOCAL = "local"
+    """Embedded local models: the default with no provider keys."""
+    CLOUD = "cloud"
+    """Deepgram + Groq + Cartesia (+ LiveKit telephony)."""
+
+
+class EngineSettings(BaseModel):
+    """Turn-taking and call-limit knobs (see docs/architecture.md for their meaning)."""
+
+    min_endpointing_delay_s: float = Field(0.35, ge=0.0, le=5.0)
+    max_endpointing_delay_s: float = Field(2.0, ge=0.1, le=10.0)
+    min_interruption_words: int = Field(1, ge=1, le=10)
+    max_unconfirmed_speech_s: float = Field(2.0, ge=0.2, le=10.0)
+    silence_timeout_s: float = Field(8.0, ge=1.0, le=120.0)
+    max_call_duration_s: float = Field(1800.0, ge=10.0, le=86400.0)
+    history_token_budget: int = Field(2000, ge=100, le=200000)
+    transfer_destination: str | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    stack: StackName | None = None
+    """Force a stack; by default the cloud stack when its keys are set, else local."""
+    engine: EngineSettings = EngineSettings()
