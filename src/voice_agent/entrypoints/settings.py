@@ -6,13 +6,13 @@ provider names like `DEEPGRAM_API_KEY`). Add a group per concern; keep secrets a
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class StackName(str, Enum):
+class StackName(StrEnum):
     FAKE = "fake"
     """Scripted fakes: tests and `voice-agent call --script`."""
     LOCAL = "local"
