@@ -1,0 +1,1 @@
+"""Audio helpers shared by adapters: resampling (soxr), signal measures (numpy), playout."""
