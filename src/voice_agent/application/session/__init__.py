@@ -1,0 +1,1 @@
+"""The call session: one phone call driven turn by turn."""

@@ -1,0 +1,636 @@
+"""The call session: one phone call, turn after turn, from answer to hang-up.
+
+Everything that happens to a call (caller voice starting and stopping, transcripts, reply
+progress, timers, hang-up) becomes an input on one queue, handled one at a time by
+`_handle`. State therefore changes in one place and in order, while the slow work (the
+model, synthesis, playout) runs in reply tasks that can be cancelled at any point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from voice_agent.application.ports.clock import Clock
+from voice_agent.application.ports.llm import LanguageModel, ToolCall
+from voice_agent.application.ports.observer import EventSink
+from voice_agent.application.ports.repository import CallRepository
+from voice_agent.application.ports.stt import (
+    FinalTranscript,
+    InterimTranscript,
+    SpeechToText,
+    SttEvent,
+    UtteranceEnded,
+)
+from voice_agent.application.ports.transport import CallTransport
+from voice_agent.application.ports.tts import TextToSpeech
+from voice_agent.application.ports.vad import VoiceActivityDetector
+from voice_agent.application.session.caller_turn import CallerTurn, Overlap
+from voice_agent.application.session.canned import CannedSpeech
+from voice_agent.application.session.config import SessionConfig
+from voice_agent.application.session.inputs import (
+    CallerHungUp,
+    Dtmf,
+    Input,
+    ReplyAudioStarted,
+    ReplyFinished,
+    SttFailed,
+    SttInput,
+    TimerFired,
+    VoiceEndedAt,
+    VoiceStartedAt,
+)
+from voice_agent.application.session.line import CallerLine
+from voice_agent.application.session.recorder import CallRecorder
+from voice_agent.application.session.reply import AgentReply, ModelRequest
+from voice_agent.application.session.timers import Timers
+from voice_agent.application.session.tools import tools_for
+from voice_agent.domain.call import Call, EndReason
+from voice_agent.domain.events import (
+    CallEnded,
+    CallerInterrupted,
+    CallStarted,
+    DomainEvent,
+    DtmfReceived,
+    FalseInterruptionIgnored,
+    ProviderFailed,
+    StateChanged,
+    ToolCalled,
+    TurnCompleted,
+)
+from voice_agent.domain.history import DialogueHistory
+from voice_agent.domain.language import is_goodbye
+from voice_agent.domain.state import ConversationState, ConversationStateMachine
+from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
+
+log = logging.getLogger(__name__)
+
+S = ConversationState
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPorts:
+    stt: SpeechToText
+    llm: LanguageModel
+    tts: TextToSpeech
+    vad: VoiceActivityDetector
+    repository: CallRepository
+    clock: Clock
+    canned: CannedSpeech
+    sinks: Sequence[EventSink] = ()
+
+
+@dataclass(slots=True)
+class ActiveReply:
+    reply: AgentReply
+    task: asyncio.Task[None]
+    answers: Turn | None = None
+    """The caller turn this reply answers (None for canned lines)."""
+    speech_end_at: float | None = None
+    eou_ms: float | None = None
+    stt_ms: float | None = None
+    then_end: EndReason | None = None
+    """End the call with this reason once the reply has been heard."""
+    end_even_if_interrupted: bool = False
+
+
+@dataclass(slots=True)
+class _Flags:
+    silence_prompts: int = 0
+    stt_reopens: int = 0
+    hang_up_on_end: bool = True
+    transfer_to: str | None = None
+    failed: bool = False
+
+
+class CallSession:
+    """Runs one call on `transport`; `run()` returns the finished `Call`."""
+
+    MAX_STT_REOPENS = 3
+
+    def __init__(
+        self, transport: CallTransport, ports: SessionPorts, config: SessionConfig
+    ) -> None:
+        self._transport = transport
+        self._ports = ports
+        self._config = config
+        self._clock = ports.clock
+        self._inputs: asyncio.Queue[Input] = asyncio.Queue()
+        self._machine = ConversationStateMachine()
+        self._history = DialogueHistory(config.system_prompt, config.history_token_budget)
+        self._timers = Timers(self._inputs)
+        self._caller = CallerTurn()
+        self._overlap: Overlap | None = None
+        self._active: ActiveReply | None = None
+        self._flags = _Flags()
+        self._tools = tools_for(config.transfer_destination)
+        self.call = Call(caller_number=transport.caller_number, started_at=self._clock.wall())
+        self._recorder = CallRecorder(ports.repository, self.call.id)
+        self._line = CallerLine(transport, ports.stt, ports.vad, self._clock, self._inputs)
+
+    @property
+    def state(self) -> ConversationState:
+        return self._machine.state
+
+    @property
+    def history(self) -> DialogueHistory:
+        return self._history
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def run(self) -> Call:
+        self._recorder.start()
+        self._recorder.save_call(self.call)
+        self._publish(CallStarted(self.call.id, self._epoch(), self.call.caller_number))
+        rate = self._transport.output_sample_rate
+        prepare = asyncio.create_task(
+            self._ports.canned.prepare(self._config.prompts.apology, rate), name="apology"
+        )
+        try:
+            await self._line.start()
+        except Exception as error:
+            self._report_failure("stt", error)
+            self._flags.failed = True
+            self._say(self._config.prompts.apology, then_end=EndReason.ERROR, firm=True)
+        else:
+            self._timers.schedule("max_duration", self._config.max_call_duration_s)
+            self._say(self._config.prompts.greeting)
+        try:
+            while self.state is not S.ENDED:
+                await self._handle(await self._inputs.get())
+        finally:
+            await self._shutdown(prepare)
+        return self.call
+
+    async def _shutdown(self, prepare: asyncio.Task[object]) -> None:
+        self._timers.cancel_all()
+        if self._active is not None:
+            self._active.task.cancel()
+            await asyncio.gather(self._active.task, return_exceptions=True)
+        prepare.cancel()
+        await asyncio.gather(prepare, return_exceptions=True)
+        await self._line.stop()
+        await self._recorder.close()
+
+    # -- dispatch --------------------------------------------------------------------
+    async def _handle(self, item: Input) -> None:
+        match item:
+            case VoiceStartedAt():
+                self._on_voice_started(item)
+            case VoiceEndedAt():
+                self._on_voice_ended(item)
+            case SttInput():
+                await self._on_transcript(item.event, item.at)
+            case ReplyAudioStarted():
+                if self._active is not None and self._active.reply is item.reply:
+                    self._move_to(S.SPEAKING)
+            case ReplyFinished():
+                if self._active is not None and self._active.reply is item.reply:
+                    await self._on_reply_finished(item.error)
+            case TimerFired():
+                if self._timers.is_current(item):
+                    await self._on_timer(item.name)
+            case CallerHungUp():
+                await self._on_caller_hung_up()
+            case Dtmf():
+                self._record_event(DtmfReceived(self.call.id, self._epoch(), item.digit))
+            case SttFailed():
+                await self._on_stt_failed(item.error)
+
+    # -- the caller's voice ----------------------------------------------------------
+    def _on_voice_started(self, item: VoiceStartedAt) -> None:
+        self._timers.cancel("silence")
+        self._timers.cancel("end_of_turn")
+        if self._active is not None and self.state in (S.THINKING, S.SPEAKING):
+            if self._overlap is None:
+                self._overlap = Overlap(started_at=item.at, started_wall=self._clock.wall())
+            self._overlap.voice_ended_at = None
+            self._timers.cancel("overlap_final")
+            self._timers.schedule(
+                "overlap_long", self._config.interruption.max_unconfirmed_speech_s
+            )
+            return
+        if self._caller.started_at is None:
+            self._caller.started_at = self._clock.wall()
+        self._caller.speech_end_at = None
+
+    def _on_voice_ended(self, item: VoiceEndedAt) -> None:
+        if self._overlap is not None:
+            self._overlap.voice_ended_at = item.speech_end_at
+            self._timers.cancel("overlap_long")
+            self._timers.schedule("overlap_final", self._config.final_transcript_grace_s)
+            return
+        if self._caller.started_at is None:
+            return  # voice ended that began as an overlap already dismissed
+        self._caller.speech_end_at = item.speech_end_at
+        self._consider_end_of_turn()
+
+    async def _on_transcript(self, event: SttEvent, at: float) -> None:
+        if self._overlap is not None:
+            await self._on_overlap_transcript(event, at)
+            return
+        speech = self._caller.speech
+        if isinstance(event, InterimTranscript):
+            speech.add_interim(event.text)
+        elif isinstance(event, FinalTranscript):
+            speech.add_final(event.text, at)
+            if (
+                event.speech_final
+                and self._caller.speech_end_at is None
+                and not self._line.voice_active
+            ):
+                self._caller.speech_end_at = at  # the recognizer's endpointing saw the pause
+        elif (
+            isinstance(event, UtteranceEnded)
+            and self._caller.speech_end_at is None
+            and not self._line.voice_active
+            and self._caller.has_words
+        ):
+            self._caller.speech_end_at = at
+        if self._caller.has_words and self._caller.started_at is None:
+            self._caller.started_at = self._clock.wall()
+        self._consider_end_of_turn()
+
+    # -- end of turn -----------------------------------------------------------------
+    def _consider_end_of_turn(self) -> None:
+        """(Re)schedule taking the caller's turn, or do nothing if it is not time yet."""
+        caller = self._caller
+        if (
+            self.state is not S.LISTENING
+            or self._line.voice_active
+            or caller.speech_end_at is None
+            or not caller.has_words
+        ):
+            self._timers.cancel("end_of_turn")
+            return
+        policy = self._config.end_of_turn
+        due = caller.speech_end_at + policy.delay_for(caller.speech.text)
+        if caller.speech.interim_pending or not caller.speech.finals:
+            # Wait for the final transcript, but not forever: then go with the interim.
+            due = max(due, caller.speech_end_at + self._config.final_transcript_grace_s)
+        self._timers.schedule_at("end_of_turn", due, self._clock.now())
+
+    def _take_turn(self) -> None:
+        caller = self._caller
+        assert caller.speech_end_at is not None
+        text = caller.speech.text
+        now = self._clock.now()
+        if caller.continues is not None:
+            turn = caller.continues
+            turn.text = turn.heard_text = f"{turn.text} {text}".strip()
+            self._history.extend_last_user(text)
+        else:
+            turn = Turn(
+                role=Role.CALLER,
+                text=text,
+                index=self.call.next_turn_index(),
+                started_at=caller.started_at or self._clock.wall(),
+            )
+            self.call.turns.append(turn)
+            self._history.add_user(text)
+        turn.ended_at = self._clock.wall()
+        last_final = caller.speech.last_final_at
+        stt_ms = None if last_final is None else max(0.0, last_final - caller.speech_end_at) * 1000
+        speech_end_at = caller.speech_end_at
+        self._caller = CallerTurn()
+        self._complete_turn(turn)
+        self._move_to(S.THINKING)
+        request = ModelRequest(self._history.for_model(), self._tools)
+        active = self._start_reply(request, answers=turn)
+        active.speech_end_at = speech_end_at
+        active.eou_ms = (now - speech_end_at) * 1000
+        active.stt_ms = stt_ms
+        if is_goodbye(text):
+            active.then_end = EndReason.GOODBYE
+
+    # -- replies ---------------------------------------------------------------------
+    def _start_reply(
+        self, source: ModelRequest | Sequence[str], *, answers: Turn | None = None
+    ) -> ActiveReply:
+        prompts = self._config.prompts
+        reply = AgentReply(
+            source,
+            llm=self._ports.llm,
+            tts=self._ports.tts,
+            transport=self._transport,
+            clock=self._clock,
+            canned=self._ports.canned,
+            apology=prompts.apology,
+            rules=self._config.phrases,
+            closing_line=self._closing_line,
+            on_first_audio=lambda: self._inputs.put_nowait(ReplyAudioStarted(reply)),
+        )
+        task = asyncio.create_task(self._run_reply(reply), name="agent-reply")
+        self._active = ActiveReply(reply=reply, task=task, answers=answers)
+        return self._active
+
+    async def _run_reply(self, reply: AgentReply) -> None:
+        try:
+            await reply.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.exception("reply crashed")
+            self._inputs.put_nowait(ReplyFinished(reply, error))
+        else:
+            self._inputs.put_nowait(ReplyFinished(reply, None))
+
+    def _say(self, text: str, *, then_end: EndReason | None = None, firm: bool = False) -> None:
+        """Speak a canned line (no model). `firm`: end the call even if interrupted."""
+        if self.state is S.LISTENING:
+            self._move_to(S.SPEAKING)
+        active = self._start_reply([text])
+        active.then_end = then_end
+        active.end_even_if_interrupted = firm
+
+    def _closing_line(self, calls: Sequence[ToolCall]) -> str | None:
+        names = {c.name for c in calls}
+        if "transfer_call" in names:
+            return self._config.prompts.transferring
+        if "end_call" in names:
+            return self._config.prompts.farewell
+        return None
+
+    async def _on_reply_finished(self, error: BaseException | None) -> None:
+        active = self._active
+        assert active is not None
+        self._active = None
+        output = active.reply.output
+        self._report_reply_failures(active)
+        if error is not None:
+            self._report_failure("reply", error)
+        self._record_agent_turn(active, heard=output.text, interrupted=False)
+        self._move_to(S.LISTENING)
+        for call in output.tool_calls:
+            self._record_event(
+                ToolCalled(self.call.id, self._epoch(), call.name, dict(call.arguments))
+            )
+        if await self._act_on_tools(output.tool_calls):
+            return
+        if active.then_end is not None:
+            await self._end(active.then_end)
+            return
+        if self._overlap is not None:  # caller speech that began during the reply goes on
+            self._promote_overlap()
+        self._arm_silence_timer()
+
+    async def _act_on_tools(self, calls: Sequence[ToolCall]) -> bool:
+        names = [c.name for c in calls]
+        destination = self._config.transfer_destination
+        if "transfer_call" in names and destination:
+            try:
+                await self._transport.transfer(destination)
+            except Exception as error:
+                self._report_failure("transfer", error)
+                self._say(self._config.prompts.transfer_failed)
+                return True
+            self._flags.hang_up_on_end = False
+            await self._end(EndReason.TRANSFERRED)
+            return True
+        if "end_call" in names:
+            await self._end(EndReason.AGENT_ENDED)
+            return True
+        return False
+
+    async def _barge_in(self) -> None:
+        """The caller took the floor: stop talking now and keep only what was heard."""
+        active = self._active
+        assert active is not None
+        overlap = self._overlap
+        await self._stop_reply(active)
+        self._publish_interruption(active)
+        self._move_to(S.LISTENING)
+        if overlap is not None:
+            self._promote_overlap()
+        if active.end_even_if_interrupted and active.then_end is not None:
+            await self._end(active.then_end)
+
+    async def _stop_reply(self, active: ActiveReply) -> str:
+        """Cancel the reply, drop its queued audio, store what the caller heard of it."""
+        self._active = None
+        active.task.cancel()
+        await asyncio.gather(active.task, return_exceptions=True)
+        await self._transport.clear_audio()
+        output = active.reply.output
+        heard = output.heard(self._transport.played_seconds)
+        self._report_reply_failures(active)
+        if output.playout_origin is None and active.answers is not None:
+            # Nothing was heard: the caller simply went on with the same turn.
+            self._caller.continues = active.answers
+        else:
+            self._record_agent_turn(active, heard=heard, interrupted=True)
+        return heard
+
+    def _publish_interruption(self, active: ActiveReply) -> None:
+        origin = active.reply.output.playout_origin
+        heard_s = 0.0 if origin is None else self._transport.played_seconds - origin
+        self._record_event(CallerInterrupted(self.call.id, self._epoch(), heard_s))
+
+    def _record_agent_turn(self, active: ActiveReply, *, heard: str, interrupted: bool) -> None:
+        output = active.reply.output
+        if not output.text and not interrupted:
+            return
+        timings = active.reply.timings
+        turn = Turn(
+            role=Role.AGENT,
+            text=output.text,
+            heard_text=heard,
+            interrupted=interrupted,
+            index=self.call.next_turn_index(),
+            started_at=self._clock.wall(),
+            ended_at=self._clock.wall(),
+            latency=LatencyBreakdown(
+                eou_ms=active.eou_ms,
+                stt_ms=active.stt_ms,
+                llm_ttft_ms=_ms(timings.llm_request_at, timings.first_token_at),
+                tts_ttfb_ms=_ms(timings.first_text_at, timings.first_audio_at),
+                e2e_ms=_ms(active.speech_end_at, timings.first_audio_at),
+            ),
+        )
+        self.call.turns.append(turn)
+        self._history.add_assistant(heard)
+        self._complete_turn(turn)
+
+    # -- overlapping speech (possible barge-in) --------------------------------------
+    async def _on_overlap_transcript(self, event: SttEvent, at: float) -> None:
+        overlap = self._overlap
+        assert overlap is not None
+        if isinstance(event, InterimTranscript):
+            overlap.speech.add_interim(event.text)
+        elif isinstance(event, FinalTranscript):
+            overlap.speech.add_final(event.text, at)
+        policy = self._config.interruption
+        if policy.confirmed_by_words(overlap.speech.text):
+            await self._interrupt_if_still_talking()
+        elif (
+            overlap.voice_ended_at is not None
+            and not overlap.speech.interim_pending
+            and (isinstance(event, FinalTranscript | UtteranceEnded))
+        ):
+            self._dismiss_overlap()
+
+    async def _interrupt_if_still_talking(self) -> None:
+        if self._active is not None:
+            await self._barge_in()
+        else:
+            self._promote_overlap()
+
+    def _dismiss_overlap(self) -> None:
+        overlap = self._overlap
+        assert overlap is not None
+        self._overlap = None
+        self._timers.cancel("overlap_long")
+        self._timers.cancel("overlap_final")
+        self._record_event(
+            FalseInterruptionIgnored(self.call.id, self._epoch(), overlap.speech.text)
+        )
+        if self._active is None:
+            self._arm_silence_timer()
+
+    def _promote_overlap(self) -> None:
+        """Overlapping speech that turned out real becomes the caller's turn in progress."""
+        overlap = self._overlap
+        assert overlap is not None
+        self._overlap = None
+        self._timers.cancel("overlap_long")
+        self._timers.cancel("overlap_final")
+        self._caller.speech = overlap.speech
+        self._caller.started_at = overlap.started_wall
+        self._caller.speech_end_at = overlap.voice_ended_at
+        self._consider_end_of_turn()
+
+    # -- timers ----------------------------------------------------------------------
+    async def _on_timer(self, name: str) -> None:
+        if name == "end_of_turn":
+            if (
+                self.state is S.LISTENING
+                and self._caller.has_words
+                and not (self._line.voice_active)
+            ):
+                self._take_turn()
+        elif name == "silence":
+            await self._on_silence()
+        elif name == "max_duration":
+            if self._active is not None:
+                await self._stop_reply(self._active)
+                self._move_to(S.LISTENING)
+            self._say(self._config.prompts.time_limit, then_end=EndReason.MAX_DURATION, firm=True)
+        elif name == "overlap_long":
+            overlap = self._overlap
+            if overlap is not None and self._config.interruption.confirmed_by_duration(
+                self._clock.now() - overlap.started_at, overlap.speech.text
+            ):
+                await self._interrupt_if_still_talking()
+        elif name == "overlap_final" and self._overlap is not None:
+            if self._config.interruption.confirmed_by_words(self._overlap.speech.text):
+                await self._interrupt_if_still_talking()
+            else:
+                self._dismiss_overlap()
+
+    def _arm_silence_timer(self) -> None:
+        if self.state is S.LISTENING and not self._line.voice_active:
+            self._timers.schedule("silence", self._config.silence_timeout_s)
+
+    async def _on_silence(self) -> None:
+        if self.state is not S.LISTENING or self._line.voice_active or self._caller.has_words:
+            return
+        self._flags.silence_prompts += 1
+        if self._flags.silence_prompts == 1:
+            self._say(self._config.prompts.still_there)
+        else:
+            self._say(self._config.prompts.silence_goodbye, then_end=EndReason.SILENCE_TIMEOUT)
+
+    # -- the line --------------------------------------------------------------------
+    async def _on_caller_hung_up(self) -> None:
+        self._flags.hang_up_on_end = False
+        if self._active is not None:
+            await self._stop_reply(self._active)
+        if self._caller.has_words:
+            speech = self._caller.speech
+            turn = Turn(
+                role=Role.CALLER,
+                text=speech.text,
+                index=self.call.next_turn_index(),
+                started_at=self._caller.started_at or self._clock.wall(),
+                ended_at=self._clock.wall(),
+            )
+            self.call.turns.append(turn)
+            self._complete_turn(turn)
+        await self._end(EndReason.CALLER_HUNG_UP)
+
+    async def _on_stt_failed(self, error: Exception) -> None:
+        self._report_failure("stt", error)
+        if self._flags.stt_reopens < self.MAX_STT_REOPENS:
+            self._flags.stt_reopens += 1
+            try:
+                await self._line.reopen_recognizer()
+                return
+            except Exception as reopen_error:
+                self._report_failure("stt", reopen_error)
+        self._flags.failed = True
+        if self._active is not None:
+            await self._stop_reply(self._active)
+            self._move_to(S.LISTENING)
+        self._say(self._config.prompts.apology, then_end=EndReason.ERROR, firm=True)
+
+    async def _end(self, reason: EndReason) -> None:
+        if self.state is S.ENDED:
+            return
+        self._timers.cancel_all()
+        if self._active is not None:
+            await self._stop_reply(self._active)
+        self._move_to(S.ENDED)
+        if self._flags.hang_up_on_end:
+            await self._transport.hang_up()
+        self.call.end(reason, self._clock.wall(), failed=self._flags.failed)
+        self._recorder.save_call(self.call)
+        self._publish(CallEnded(self.call.id, self._epoch(), self.call.status, reason))
+
+    # -- bookkeeping -----------------------------------------------------------------
+    def _complete_turn(self, turn: Turn) -> None:
+        self._recorder.save_turn(turn)
+        self._publish(TurnCompleted(self.call.id, self._epoch(), copy.copy(turn)))
+
+    def _move_to(self, target: ConversationState) -> None:
+        previous = self.state
+        if previous is target:
+            return
+        self._machine.move_to(target)
+        self._publish(StateChanged(self.call.id, self._epoch(), previous, target))
+
+    def _report_reply_failures(self, active: ActiveReply) -> None:
+        for failure in active.reply.output.failures:
+            self._report_failure(failure.stage, failure.error)
+        active.reply.output.failures.clear()
+
+    def _report_failure(self, stage: str, error: BaseException) -> None:
+        self._record_event(ProviderFailed(self.call.id, self._epoch(), stage, str(error)))
+
+    def _record_event(
+        self,
+        event: ProviderFailed
+        | DtmfReceived
+        | CallerInterrupted
+        | FalseInterruptionIgnored
+        | ToolCalled,
+    ) -> None:
+        self._recorder.record_event(event)
+        self._publish(event)
+
+    def _publish(self, event: DomainEvent) -> None:
+        for sink in self._ports.sinks:
+            try:
+                sink(event)
+            except Exception:
+                log.exception("event sink failed")
+
+    def _epoch(self) -> float:
+        return self._clock.wall().timestamp()
+
+
+def _ms(start: float | None, end: float | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start) * 1000, 3)

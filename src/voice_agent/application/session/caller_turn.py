@@ -1,0 +1,64 @@
+"""What the caller has said in the turn being built, and caller speech that overlaps the
+agent (a possible barge-in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from voice_agent.domain.turn import Turn
+
+
+@dataclass(slots=True)
+class CallerSpeech:
+    """Transcript pieces of one stretch of caller speech."""
+
+    finals: list[str] = field(default_factory=list)
+    interim: str = ""
+    interim_pending: bool = False
+    """An interim result came after the last final: the final text is not in yet."""
+    last_final_at: float | None = None
+
+    @property
+    def text(self) -> str:
+        final = " ".join(t for t in self.finals if t.strip())
+        if self.interim_pending and self.interim.strip():
+            return f"{final} {self.interim}".strip()
+        return final
+
+    def add_interim(self, text: str) -> None:
+        self.interim = text
+        self.interim_pending = bool(text.strip())
+
+    def add_final(self, text: str, at: float) -> None:
+        self.finals.append(text)
+        self.interim = ""
+        self.interim_pending = False
+        self.last_final_at = at
+
+
+@dataclass(slots=True)
+class CallerTurn:
+    """The caller's turn in progress."""
+
+    speech: CallerSpeech = field(default_factory=CallerSpeech)
+    started_at: datetime | None = None
+    speech_end_at: float | None = None
+    """Loop time the caller last fell silent; None while speaking or before any speech."""
+    continues: Turn | None = None
+    """A turn already taken whose reply the caller cut off before hearing anything: this
+    speech is the rest of that turn, not a new one."""
+
+    @property
+    def has_words(self) -> bool:
+        return bool(self.speech.text.strip())
+
+
+@dataclass(slots=True)
+class Overlap:
+    """Caller sound that began while the agent held the floor."""
+
+    started_at: float
+    started_wall: datetime
+    speech: CallerSpeech = field(default_factory=CallerSpeech)
+    voice_ended_at: float | None = None

@@ -1,0 +1,41 @@
+"""What a call session needs to know besides its ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from voice_agent.application.phrases import PhraseRules
+from voice_agent.application.turn_taking import EndOfTurnPolicy, InterruptionPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Prompts:
+    """The agent's canned lines (spoken without the language model)."""
+
+    greeting: str = "Hello, thanks for calling. How can I help you today?"
+    apology: str = "Sorry, I had a problem just now. Could you say that again?"
+    still_there: str = "Are you still there?"
+    silence_goodbye: str = "I haven't heard anything, so I'll hang up now. Goodbye!"
+    time_limit: str = "We've reached the time limit for this call. Thank you, goodbye!"
+    farewell: str = "Thank you for calling. Goodbye!"
+    transferring: str = "Let me transfer you now."
+    transfer_failed: str = "Sorry, I couldn't transfer you. Can I help with anything else?"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    system_prompt: str = (
+        "You are a friendly phone receptionist. Answer in one or two short sentences."
+    )
+    prompts: Prompts = field(default_factory=Prompts)
+    end_of_turn: EndOfTurnPolicy = field(default_factory=EndOfTurnPolicy)
+    interruption: InterruptionPolicy = field(default_factory=InterruptionPolicy)
+    phrases: PhraseRules = field(default_factory=PhraseRules)
+    silence_timeout_s: float = 8.0
+    """Caller silence before "are you still there?"; a second one ends the call."""
+    max_call_duration_s: float = 1800.0
+    history_token_budget: int = 2000
+    transfer_destination: str | None = None
+    """Where `transfer_call` sends the caller; the tool is offered only when set."""
+    final_transcript_grace_s: float = 1.0
+    """After speech ends, how long to wait for a final transcript before using the interim."""

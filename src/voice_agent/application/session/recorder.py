@@ -1,0 +1,56 @@
+"""Writes a call's records in the background, in order, so that storage never delays what
+the caller hears, and each turn is on disk as soon as it completes."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Awaitable, Callable
+
+from voice_agent.application.ports.repository import CallRepository
+from voice_agent.domain.call import Call
+from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.turn import Turn
+
+log = logging.getLogger(__name__)
+
+Write = Callable[[], Awaitable[None]]
+
+
+class CallRecorder:
+    def __init__(self, repository: CallRepository, call_id: str) -> None:
+        self._repository = repository
+        self._call_id = call_id
+        self._writes: asyncio.Queue[Write | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._drain(), name="call-recorder")
+
+    def save_call(self, call: Call) -> None:
+        snapshot = copy.copy(call)
+        snapshot.turns = []
+        self._writes.put_nowait(lambda: self._repository.save_call(snapshot))
+
+    def save_turn(self, turn: Turn) -> None:
+        snapshot = copy.copy(turn)
+        self._writes.put_nowait(lambda: self._repository.save_turn(self._call_id, snapshot))
+
+    def record_event(self, event: DomainEvent) -> None:
+        self._writes.put_nowait(lambda: self._repository.record_event(event))
+
+    async def close(self) -> None:
+        """Finish every pending write (the call's final state included)."""
+        self._writes.put_nowait(None)
+        if self._task is not None:
+            await self._task
+
+    async def _drain(self) -> None:
+        while (write := await self._writes.get()) is not None:
+            try:
+                await write()
+            except Exception:
+                self.failures += 1
+                log.exception("could not store call %s", self._call_id)
