@@ -17,8 +17,8 @@ class PhraseRules:
     min_sentence_chars: int = 8
     """A sentence shorter than this ("Hi.") waits to be joined with the next one."""
     min_clause_chars: int = 40
-    """Cut at a comma or semicolon only once this much text is waiting, so long sentences
-    still start playing early without chopping short ones into choppy bits."""
+    """Cut at a comma or semicolon only when the clause before it is at least this long, so
+    long sentences start playing early without chopping lists ("six, seven and eight")."""
 
 
 class PhraseAggregator:
@@ -52,7 +52,7 @@ class PhraseAggregator:
                 return end
         if len(self._buffer) >= self.rules.min_clause_chars:
             clause_cuts = [m.end() for m in _CLAUSE_END.finditer(self._buffer)]
-            usable = [c for c in clause_cuts if c >= self.rules.min_clause_chars // 2]
+            usable = [c for c in clause_cuts if c >= self.rules.min_clause_chars]
             if usable:
                 return usable[-1]
         return None

@@ -94,6 +94,15 @@ class PacedPlayout:
             self._ensure_running()
         await self._drained.wait()
 
+    def halt(self) -> None:
+        """The line is gone: stop sending and drop the queue. Unlike `clear()`, waiters of
+        `wait_played_out` are not released: the audio was never played."""
+        self._frames.clear()
+        self._partial = b""
+        self._expect_more = False
+        if self._task is not None:
+            self._task.cancel()
+
     async def aclose(self) -> None:
         self.clear()
         if self._task is not None:

@@ -33,7 +33,8 @@ class FakeSttSettings:
     threshold_rms: float = 500.0
     fail_on_open: bool = False
     fail_after_s: float | None = None
-    """Break the event stream this long after the session opens (a dropped socket)."""
+    """Break the first session's event stream this long after it opens (a dropped socket);
+    sessions opened afterwards (the reconnect) work."""
 
 
 class ScriptedSpeechToText:
@@ -77,7 +78,7 @@ class ScriptedSttSession:
         self._interim_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._failure: asyncio.TimerHandle | None = None
-        if self._settings.fail_after_s is not None:
+        if self._settings.fail_after_s is not None and owner.sessions_opened == 1:
             self._failure = self._loop.call_later(self._settings.fail_after_s, self._fail)
 
     async def push_audio(self, chunk: AudioChunk) -> None:

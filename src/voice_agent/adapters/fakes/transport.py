@@ -117,8 +117,7 @@ class InMemoryCallTransport:
         self._playout.clear()
 
     async def wait_played_out(self) -> None:
-        if not self._ended.is_set():
-            await self._playout.wait_played_out()
+        await self._playout.wait_played_out()
 
     async def hang_up(self) -> None:
         self._end("agent")
@@ -147,7 +146,7 @@ class InMemoryCallTransport:
             return
         self.record.hung_up_by = by
         self._ended.set()
-        self._playout.clear()
+        self._playout.halt()
         self._events.put_nowait(_END)
 
     def _on_frame(self, frame: AudioChunk) -> None:

@@ -1,0 +1,399 @@
+"""Whole calls on fakes: what the caller hears, what is stored, what is measured."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import RunCall
+from voice_agent.domain.call import CallStatus, EndReason
+from voice_agent.domain.events import (
+    CallerInterrupted,
+    DtmfReceived,
+    FalseInterruptionIgnored,
+    ProviderFailed,
+)
+from voice_agent.domain.history import MessageRole
+from voice_agent.domain.state import ConversationState
+
+LONG_REPLY = (
+    "We have tables at six, seven and eight tonight. "
+    "The terrace is open if the weather holds, and we can seat up to twelve people. "
+    "Would you like me to book one of those for you?"
+)
+GREETING = "Hello, thanks for calling. How can I help you today?"
+
+
+def test_a_three_turn_call_answers_every_turn_and_is_stored(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "latency": {"stt_final": 0.15, "llm_ttft": 0.3, "tts_ttfb": 0.1},
+            "caller": [
+                {"say": "Hi, I'd like to book a table for two tonight"},
+                {"say": "At seven please"},
+                {"say": "That's all, goodbye"},
+            ],
+            "agent": [
+                {"reply": "Of course! What time would you like?"},
+                {"reply": "Done, a table for two at seven."},
+                {"reply": "Thank you, goodbye!"},
+            ],
+        }
+    )
+    texts = [(t.role.value, t.text) for t in run.call.turns]
+    assert texts == [
+        ("agent", GREETING),
+        ("caller", "Hi, I'd like to book a table for two tonight"),
+        ("agent", "Of course! What time would you like?"),
+        ("caller", "At seven please"),
+        ("agent", "Done, a table for two at seven."),
+        ("caller", "That's all, goodbye"),
+        ("agent", "Thank you, goodbye!"),
+    ]
+    assert run.call.status is CallStatus.COMPLETED
+    assert run.call.end_reason is EndReason.GOODBYE
+    assert run.scripted.transport.record.hung_up_by == "agent"
+    assert run.stored is not None
+    assert [t.text for t in run.stored.turns] == [t for _, t in texts]
+    assert run.stored.status is CallStatus.COMPLETED
+    for turn in run.agent_turns[1:]:
+        latency = turn.latency
+        assert latency.e2e_ms is not None
+        assert latency.eou_ms is not None
+        assert latency.llm_ttft_ms == pytest.approx(300, abs=1)
+        assert latency.tts_ttfb_ms == pytest.approx(100, abs=1)
+        # Voice to voice is the stages plus the first phrase's tokens, nothing hidden.
+        stages = latency.eou_ms + latency.llm_ttft_ms + latency.tts_ttfb_ms
+        assert stages <= latency.e2e_ms <= stages + 150
+
+
+def test_the_agent_speaks_within_the_budget_of_the_stages(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "latency": {"stt_final": 0.1, "llm_ttft": 0.2, "tts_ttfb": 0.08},
+            "caller": [{"say": "What are your opening hours?"}, {"hang_up": True}],
+            "agent": [{"reply": "We open at nine."}],
+        }
+    )
+    answer = run.agent_turns[1]
+    assert answer.latency.eou_ms == pytest.approx(350, abs=25)
+    assert answer.latency.e2e_ms is not None
+    assert answer.latency.e2e_ms < 800
+    # The caller heard the first audio when the engine said it went out.
+    record = run.scripted.transport.record
+    reply_segment = record.segments[1]
+    caller_end = record.caller_speech[0][1]
+    assert (reply_segment.start - caller_end) * 1000 == pytest.approx(answer.latency.e2e_ms, abs=25)
+
+
+def test_barge_in_stops_the_agent_and_keeps_only_what_was_heard(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "latency": {"tts_chars_per_second": 15},
+            "caller": [
+                {"say": "Do you have a table tonight?"},
+                {"say": "Seven is perfect, book it", "into_reply": 2.0},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": LONG_REPLY}, {"reply": "Booked for seven."}],
+        }
+    )
+    cut = run.agent_turns[1]
+    assert cut.interrupted
+    assert cut.text == LONG_REPLY
+    assert cut.heard_text
+    assert LONG_REPLY.startswith(cut.heard_text.rstrip(".,"))
+    # Two seconds at 15 characters a second, plus the time until the words were recognized.
+    assert 20 <= len(cut.heard_text) <= 60
+    record = run.scripted.transport.record
+    barge_in_at = record.caller_speech[1][0]
+    assert record.cleared_at, "queued agent audio must be cleared"
+    assert record.cleared_at[0] - barge_in_at < 0.5
+    reply_segment = next(s for s in record.segments if s.start < barge_in_at and s.end)
+    assert reply_segment.end is not None
+    assert reply_segment.end - barge_in_at < 0.5, "the agent must stop within half a second"
+    # The model's history holds only the heard part, then the caller's new turn.
+    second_request = run.scripted.llm.requests[1]
+    assistant = [m.content for m in second_request if m.role is MessageRole.ASSISTANT]
+    assert assistant[-1] == cut.heard_text
+    assert second_request[-1].content == "Seven is perfect, book it"
+    assert run.agent_turns[2].text == "Booked for seven."
+    assert len(run.events_of(CallerInterrupted)) == 1
+    assert run.stored is not None
+    stored_cut = next(t for t in run.stored.turns if t.id == cut.id)
+    assert stored_cut.interrupted
+    assert stored_cut.heard_text == cut.heard_text
+
+
+def test_barge_in_without_word_timings_estimates_the_heard_text(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "latency": {"tts_word_timings": False},
+            "caller": [
+                {"say": "Do you have a table tonight?"},
+                {"say": "Stop, stop, seven please", "into_reply": 3.0},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": LONG_REPLY}],
+        }
+    )
+    cut = run.agent_turns[1]
+    assert cut.interrupted
+    assert cut.heard_text
+    assert LONG_REPLY.startswith(cut.heard_text)
+    assert len(cut.heard_text) < len(LONG_REPLY) / 2
+
+
+@pytest.mark.parametrize("noise", [{"cough": 0.3}, {"say": "mm-hm", "duration": 0.5}])
+def test_a_cough_or_backchannel_does_not_interrupt(
+    run_call: RunCall, noise: dict[str, object]
+) -> None:
+    run = run_call(
+        {
+            "caller": [
+                {"say": "Do you have a table tonight?"},
+                {**noise, "into_reply": 1.5},
+                {"hang_up": True, "after_reply": 0.5},
+            ],
+            "agent": [{"reply": LONG_REPLY}],
+        }
+    )
+    reply = run.agent_turns[1]
+    assert not reply.interrupted
+    assert reply.heard_text == LONG_REPLY
+    assert run.events_of(FalseInterruptionIgnored)
+    assert not run.events_of(CallerInterrupted)
+    assert not run.scripted.transport.record.cleared_at
+    # The noise never became a caller turn or a model request.
+    assert [t.text for t in run.caller_turns] == ["Do you have a table tonight?"]
+    assert len(run.scripted.llm.requests) == 1
+
+
+def test_a_model_failure_is_answered_with_an_apology_and_the_call_goes_on(
+    run_call: RunCall,
+) -> None:
+    run = run_call(
+        {
+            "caller": [
+                {"say": "What time do you close?"},
+                {"say": "What time do you close tonight?"},
+                {"hang_up": True},
+            ],
+            "agent": [{"fail": "unavailable"}, {"reply": "We close at ten."}],
+        }
+    )
+    apology = run.agent_turns[1]
+    assert apology.text == "Sorry, I had a problem just now. Could you say that again?"
+    assert apology.latency.e2e_ms is not None
+    assert apology.latency.e2e_ms < 1500
+    assert run.agent_turns[2].text == "We close at ten."
+    failures = run.events_of(ProviderFailed)
+    assert [f.stage for f in failures] == ["llm"]
+    assert run.call.status is CallStatus.COMPLETED
+
+
+def test_a_model_failure_mid_reply_keeps_what_was_said_and_apologizes(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "caller": [{"say": "Tell me about the menu"}, {"hang_up": True}],
+            "agent": [
+                {
+                    "reply": "We serve pasta. We also serve fish and steak.",
+                    "fail": "timeout",
+                    "fail_after_tokens": 5,
+                }
+            ],
+        }
+    )
+    reply = run.agent_turns[1]
+    assert reply.text.startswith("We serve pasta.")
+    assert reply.text.endswith("Could you say that again?")
+    assert "steak" not in reply.text
+
+
+def test_a_speech_synthesis_failure_plays_the_prerendered_apology(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "failures": {"tts_calls": [2]},  # 0: greeting, 1: apology pre-render, 2: the reply
+            "caller": [{"say": "Are you open on Sunday?"}, {"hang_up": True}],
+            "agent": [{"reply": "Yes, from ten to four."}],
+        }
+    )
+    reply = run.agent_turns[1]
+    assert reply.text.endswith("Could you say that again?")
+    assert [f.stage for f in run.events_of(ProviderFailed)] == ["tts"]
+    assert reply.latency.e2e_ms is not None
+    assert reply.latency.e2e_ms < 1500
+
+
+def test_caller_hanging_up_mid_reply_keeps_the_partial_turn(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "caller": [
+                {"say": "Do you have a table tonight?"},
+                {"hang_up": True, "into_reply": 2.5},
+            ],
+            "agent": [{"reply": LONG_REPLY}],
+        }
+    )
+    assert run.call.status is CallStatus.COMPLETED
+    assert run.call.end_reason is EndReason.CALLER_HUNG_UP
+    partial = run.agent_turns[-1]
+    assert partial.interrupted
+    assert partial.heard_text
+    assert len(partial.heard_text) < len(LONG_REPLY)
+    assert run.stored is not None
+    assert run.stored.status is CallStatus.COMPLETED
+    assert run.stored.turns[-1].heard_text == partial.heard_text
+    assert run.scripted.llm.cancelled + run.scripted.llm.completed == 1
+    assert run.scripted.transport.record.hung_up_by == "caller"
+
+
+def test_the_end_call_tool_says_goodbye_then_hangs_up(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "caller": [{"say": "That's everything I needed"}],
+            "agent": [{"reply": "", "tools": [{"name": "end_call"}]}],
+        }
+    )
+    assert run.call.end_reason is EndReason.AGENT_ENDED
+    assert run.agent_turns[-1].text == "Thank you for calling. Goodbye!"
+    assert run.scripted.transport.record.hung_up_by == "agent"
+    assert run.scripted.llm.tools_seen[0] == ["end_call"]
+    # The goodbye was played to the end before hanging up.
+    record = run.scripted.transport.record
+    assert record.segments[-1].end is not None
+
+
+def test_transfer_call_hands_the_caller_over(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "settings": {"transfer_destination": "tel:+15550199"},
+            "caller": [{"say": "Can I talk to a person please"}],
+            "agent": [{"reply": "Sure, one moment.", "tools": [{"name": "transfer_call"}]}],
+        }
+    )
+    assert run.call.end_reason is EndReason.TRANSFERRED
+    assert run.scripted.transport.record.transferred_to == "tel:+15550199"
+    assert run.scripted.llm.tools_seen[0] == ["end_call", "transfer_call"]
+
+
+def test_silence_gets_a_prompt_then_a_hang_up(run_call: RunCall) -> None:
+    run = run_call({"settings": {"silence_timeout": 5}, "caller": []})
+    assert [t.text for t in run.agent_turns] == [
+        GREETING,
+        "Are you still there?",
+        "I haven't heard anything, so I'll hang up now. Goodbye!",
+    ]
+    assert run.call.end_reason is EndReason.SILENCE_TIMEOUT
+
+
+def test_answering_the_silence_prompt_keeps_the_call_alive(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "settings": {"silence_timeout": 5},
+            "caller": [{"say": "Yes, sorry, I'm here", "at": 12}, {"hang_up": True}],
+            "agent": [{"reply": "No problem. How can I help?"}],
+        }
+    )
+    assert [t.text for t in run.agent_turns] == [
+        GREETING,
+        "Are you still there?",
+        "No problem. How can I help?",
+    ]
+    assert run.call.end_reason is EndReason.CALLER_HUNG_UP
+
+
+def test_the_maximum_call_duration_ends_the_call_politely(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "settings": {"max_call_duration": 12},
+            "caller": [{"say": "Tell me everything about your menu"}],
+            "agent": [{"reply": LONG_REPLY + " " + LONG_REPLY}],
+        }
+    )
+    assert run.call.end_reason is EndReason.MAX_DURATION
+    assert run.agent_turns[-1].text.startswith("We've reached the time limit")
+    assert run.agent_turns[-2].interrupted
+
+
+def test_an_unfinished_sentence_waits_for_the_rest(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "caller": [
+                {"say": "My phone number is"},
+                {"say": "five five five, one two three four", "after_silence": 0.9},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": "Thanks, I have it."}],
+        }
+    )
+    assert [t.text for t in run.caller_turns] == [
+        "My phone number is five five five, one two three four"
+    ]
+    assert len(run.scripted.llm.requests) == 1
+
+
+def test_speech_during_thinking_continues_the_same_turn(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "latency": {"llm_ttft": 1.0},
+            "caller": [
+                {"say": "I'd like a table tonight"},
+                {"say": "for four people please", "after_silence": 0.6},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": "Sure, for two."}, {"reply": "Sure, a table for four tonight."}],
+        }
+    )
+    assert [t.text for t in run.caller_turns] == ["I'd like a table tonight for four people please"]
+    assert [t.text for t in run.agent_turns[1:]] == ["Sure, a table for four tonight."]
+    assert run.scripted.llm.requests[1][-1].content == (
+        "I'd like a table tonight for four people please"
+    )
+    assert run.stored is not None
+    assert [t.text for t in run.stored.turns if t.role.value == "caller"] == [
+        "I'd like a table tonight for four people please"
+    ]
+
+
+def test_dtmf_digits_are_recorded(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "caller": [
+                {"dtmf": "1"},
+                {"dtmf": "#", "after_silence": 0.2},
+                {"hang_up": True, "after_silence": 0.5},
+            ]
+        }
+    )
+    assert [e.digit for e in run.events_of(DtmfReceived)] == ["1", "#"]
+
+
+def test_a_dropped_recognizer_is_reopened_and_the_call_goes_on(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "failures": {"stt_after": 3},
+            "caller": [{"say": "Hello there"}, {"hang_up": True}],
+            "agent": [{"reply": "Hi, how can I help?"}],
+        }
+    )
+    assert [f.stage for f in run.events_of(ProviderFailed)] == ["stt"]
+    assert run.scripted.stt.sessions_opened == 2
+    assert run.agent_turns[-1].text == "Hi, how can I help?"
+
+
+def test_the_conversation_state_only_moves_along_legal_paths(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "caller": [
+                {"say": "Do you have a table tonight?"},
+                {"say": "Seven please", "into_reply": 2.0},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": LONG_REPLY}, {"reply": "Booked."}],
+        }
+    )
+    history = run.scripted.session._machine.history
+    assert history[0] is ConversationState.LISTENING
+    assert history[-1] is ConversationState.ENDED
+    assert ConversationState.THINKING in history
