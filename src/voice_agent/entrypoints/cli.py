@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from voice_agent.entrypoints.container import Container
 from voice_agent.entrypoints.report import call_as_json, call_as_text
 from voice_agent.entrypoints.scenario import ScenarioError, load_scenario
 from voice_agent.entrypoints.scripted_call import run_scenario
@@ -22,11 +23,23 @@ def _call(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         print(f"voice-agent call: {error}", file=sys.stderr)
         return 2
-    call = run_scenario(scenario, realtime=args.realtime).session.call
+    container = Container()
+    call = run_scenario(
+        scenario,
+        realtime=args.realtime,
+        base=container.session_config(),
+        repository=container.repository(),
+    ).session.call
     if args.json:
         print(json.dumps(call_as_json(call)))
     else:
         print(call_as_text(call))
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    choice = Container().stack()
+    print(f"stack: {choice.name.value} ({choice.reason})")
     return 0
 
 
@@ -40,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--realtime", action="store_true", help="run on the wall clock instead of fast-forwarding"
     )
     call.set_defaults(handler=_call)
+    config = commands.add_parser("config", help="show which stack runs and why")
+    config.set_defaults(handler=_config)
     return parser
 
 

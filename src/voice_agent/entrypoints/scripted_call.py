@@ -105,10 +105,16 @@ def run_fast_forwarded(main: Callable[[], Awaitable[T]]) -> T:
 
 
 def run_scenario(
-    scenario: Scenario, *, realtime: bool = False, base: SessionConfig | None = None
+    scenario: Scenario,
+    *,
+    realtime: bool = False,
+    base: SessionConfig | None = None,
+    repository: CallRepository | None = None,
 ) -> ScriptedCall:
+    """Run the call; `realtime` uses the wall clock (e.g. to watch a database fill)."""
+
     async def main() -> ScriptedCall:
-        scripted = build_scripted_call(scenario, base=base)
+        scripted = build_scripted_call(scenario, base=base, repository=repository)
         await scripted.run()
         return scripted
 

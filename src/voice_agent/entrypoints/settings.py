@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,17 @@ class EngineSettings(BaseModel):
     transfer_destination: str | None = None
 
 
+class ProviderKeys(BaseModel):
+    """API keys of the cloud providers; all three select the cloud stack."""
+
+    deepgram_api_key: SecretStr | None = None
+    groq_api_key: SecretStr | None = None
+    cartesia_api_key: SecretStr | None = None
+
+    def missing(self) -> list[str]:
+        return [name.upper() for name, value in self if value is None]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -45,3 +56,22 @@ class Settings(BaseSettings):
     stack: StackName | None = None
     """Force a stack; by default the cloud stack when its keys are set, else local."""
     engine: EngineSettings = EngineSettings()
+    deepgram_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DEEPGRAM_API_KEY", "deepgram_api_key")
+    )
+    groq_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("GROQ_API_KEY", "groq_api_key")
+    )
+    cartesia_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("CARTESIA_API_KEY", "cartesia_api_key")
+    )
+    system_prompt_file: str | None = None
+    """A file holding the agent's persona (system prompt); a built-in one otherwise."""
+
+    @property
+    def provider_keys(self) -> ProviderKeys:
+        return ProviderKeys(
+            deepgram_api_key=self.deepgram_api_key,
+            groq_api_key=self.groq_api_key,
+            cartesia_api_key=self.cartesia_api_key,
+        )

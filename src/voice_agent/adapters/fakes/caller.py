@@ -8,8 +8,9 @@ from typing import Literal
 
 Trigger = Literal["after_reply", "into_reply", "at", "after_silence"]
 """When an action starts:
-- after_reply: `seconds` after the agent's next reply finished playing (the polite default);
-- into_reply: `seconds` after the agent's next reply started playing (barge-in);
+- after_reply: `seconds` after the agent's current or next reply finished playing (the
+  polite default);
+- into_reply: `seconds` after the agent's current or next reply started playing (barge-in);
 - at: `seconds` after the call began;
 - after_silence: `seconds` after the caller's previous action ended, whatever the agent does.
 """

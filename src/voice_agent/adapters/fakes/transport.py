@@ -208,11 +208,13 @@ class InMemoryCallTransport:
                     return
 
     async def _agent_started_after(self, since: float) -> float:
-        def started() -> bool:
-            return any(seg.start >= since for seg in self.record.segments)
+        """Wait for agent speech going on at or after `since`; return when it started."""
 
-        await self._wait_agent(started)
-        return next(seg.start for seg in self.record.segments if seg.start >= since)
+        def speaking_since(seg: AgentSegment) -> bool:
+            return seg.start >= since or seg.end is None or seg.end > since
+
+        await self._wait_agent(lambda: any(speaking_since(s) for s in self.record.segments))
+        return next(s.start for s in self.record.segments if speaking_since(s))
 
     async def _wait_agent(self, predicate: Callable[[], bool]) -> None:
         async with self._agent_changed:

@@ -186,6 +186,7 @@ class AgentReply:
         except Exception as error:
             log.warning("speech synthesis failed mid-reply: %s", error)
             self.output.failures.append(StageFailure("tts", error))
+            self.output.phrases = self._phrases_with_audio()
             await self._play_canned_apology(rate)
 
     async def _play(self, seconds: float, event: SynthesizedAudio) -> None:
@@ -195,6 +196,14 @@ class AgentReply:
             self._on_first_audio()
         await self._transport.play(event.chunk)
         self.output.audio_seconds += seconds
+
+    def _phrases_with_audio(self) -> list[str]:
+        """After a synthesis failure: only text that became audio was said."""
+        if self.output.audio_seconds == 0:
+            return []
+        if self.output.spans:
+            return [" ".join(span.text for span in self.output.spans)]
+        return self.output.phrases
 
     async def _play_canned_apology(self, rate: int) -> None:
         audio = self._canned.cached(self._apology, rate)
