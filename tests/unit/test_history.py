@@ -40,3 +40,11 @@ def test_continuing_speech_extends_the_last_caller_message() -> None:
 def test_a_non_positive_budget_is_refused() -> None:
     with pytest.raises(ValueError, match="token budget must be positive"):
         DialogueHistory("sys", budget_tokens=0)
+
+
+def test_messages_that_can_never_fit_again_are_forgotten() -> None:
+    history = DialogueHistory("sys", budget_tokens=3 + 30, count_tokens=chars)
+    for n in range(1000):
+        history.add_user(f"user {n:03d}.")
+    assert len(history.messages) <= 4
+    assert history.messages[-1].content == "user 999."

@@ -54,7 +54,9 @@ class DialogueHistory:
 
     @property
     def messages(self) -> Sequence[ChatMessage]:
-        """Every message ever added, untrimmed (the system prompt excluded)."""
+        """The messages still held (the system prompt excluded). Messages that can never fit
+        the budget again are forgotten, so an hour-long call does not grow memory; the
+        repository keeps the full transcript."""
         return tuple(self._messages)
 
     def add_user(self, text: str) -> None:
@@ -88,3 +90,15 @@ class DialogueHistory:
     def _append(self, message: ChatMessage) -> None:
         if message.content.strip():
             self._messages.append(message)
+            self._forget_what_cannot_fit()
+
+    def _forget_what_cannot_fit(self) -> None:
+        remaining = self.budget_tokens - self._count(self.system.content)
+        keep = 0
+        for message in reversed(self._messages):
+            remaining -= self._count(message.content)
+            if remaining < 0:
+                break
+            keep += 1
+        # Keep one message more than fits: `extend_last_user` may still need it.
+        del self._messages[: max(0, len(self._messages) - keep - 1)]

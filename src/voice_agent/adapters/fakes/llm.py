@@ -85,12 +85,17 @@ class ScriptedLanguageModel:
         tps = reply.tokens_per_second or self.settings.tokens_per_second
         tokens = _TOKEN.findall(reply.text)
         finished = False
+        loop = asyncio.get_running_loop()
         try:
             await asyncio.sleep(ttft)
+            first_token_at = loop.time()
             for n, token in enumerate(tokens):
                 self._maybe_fail(reply, n)
-                if n:
-                    await asyncio.sleep(1.0 / tps)
+                # Pace on an absolute schedule: no drift, and no timer at all (whose
+                # millisecond granularity would add delay) when tokens are due already.
+                due = first_token_at + n / tps
+                if due > loop.time():
+                    await asyncio.sleep(due - loop.time())
                 yield TextDelta(token)
             self._maybe_fail(reply, len(tokens))
             for call in reply.tool_calls:
