@@ -83,7 +83,8 @@ def main() -> None:
     result = asyncio.run(run(calls))
     print(f"simultaneous calls: {result['calls']} in one process (completed {result['completed']})")
     print(
-        f"wall time: {result['wall_s']:.1f} s; CPU use: {result['cpu_share'] * 100:.0f} % of one core"
+        f"wall time: {result['wall_s']:.1f} s; "
+        f"CPU use: {result['cpu_share'] * 100:.0f} % of one core"
     )
     print(f"agent frames sent: {result['frames_out']}; underruns: {result['underruns']}")
     print(
@@ -91,7 +92,8 @@ def main() -> None:
         f"p99 {result['jitter_p99_ms']:.2f} ms, max {result['jitter_max_ms']:.2f} ms"
     )
     print(
-        f"memory: {result['rss_per_call_kb']:.0f} KiB per call (peak RSS {result['peak_rss_mb']:.0f} MiB)"
+        f"memory: {result['rss_per_call_kb']:.0f} KiB per call "
+        f"(peak RSS {result['peak_rss_mb']:.0f} MiB)"
     )
     ru = resource.getrusage(resource.RUSAGE_SELF)
     print(f"max RSS of the process: {ru.ru_maxrss / 1024:.0f} MiB", file=sys.stderr)
