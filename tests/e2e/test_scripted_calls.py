@@ -59,6 +59,8 @@ def test_a_three_turn_call_answers_every_turn_and_is_stored(run_call: RunCall) -
         latency = turn.latency
         assert latency.e2e_ms is not None
         assert latency.eou_ms is not None
+        assert latency.llm_ttft_ms is not None
+        assert latency.tts_ttfb_ms is not None
         assert latency.llm_ttft_ms == pytest.approx(300, abs=1)
         assert latency.tts_ttfb_ms == pytest.approx(100, abs=1)
         # Voice to voice is the stages plus the first phrase's tokens, nothing hidden.

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
 
 from voice_agent.domain.events import DomainEvent
 
-
-class EventSink(Protocol):
-    def __call__(self, event: DomainEvent) -> None:
-        """Must not block or raise: it runs inside the call's event loop."""
-        ...
+EventSink = Callable[[DomainEvent], None]
+"""Called with every domain event of a call. Must not block or raise: it runs inside the
+call's event loop (the session logs and swallows what a sink raises)."""
