@@ -126,7 +126,19 @@ class InMemoryCallTransport:
         self.record.transferred_to = destination
         self._end("transfer")
 
-    # -- the scripted caller ---------------------------------------------------------
+    # -- the caller's side -----------------------------------------------------------
+    def caller_speaks(self, duration_s: float) -> None:
+        """The caller makes voice for `duration_s` from now (scripts and tests use this)."""
+        now = asyncio.get_running_loop().time()
+        self._speaking_until = now + duration_s
+        self.record.caller_speech.append((now, self._speaking_until))
+
+    def caller_presses(self, digit: str) -> None:
+        self._events.put_nowait(DtmfPressed(digit))
+
+    def caller_hangs_up(self) -> None:
+        self._end("caller")
+
     @property
     def ended(self) -> bool:
         return self._ended.is_set()
@@ -178,14 +190,13 @@ class InMemoryCallTransport:
                 return
             now = loop.time()
             if action.kind == "hang_up":
-                self._end("caller")
+                self.caller_hangs_up()
                 return
             if action.kind == "dtmf":
-                self._events.put_nowait(DtmfPressed(action.text))
+                self.caller_presses(action.text)
                 since = now
                 continue
-            self._speaking_until = now + action.duration_s
-            self.record.caller_speech.append((now, self._speaking_until))
+            self.caller_speaks(action.duration_s)
             await asyncio.sleep(action.duration_s)
             since = loop.time()
 

@@ -1,0 +1,40 @@
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.contract.transport_contract import CallTransportContract
+from voice_agent.adapters.audio.signal import rms
+from voice_agent.adapters.fakes.transport import InMemoryCallTransport
+from voice_agent.domain.audio import AudioChunk
+
+
+class InMemoryCaller:
+    def __init__(self, transport: InMemoryCallTransport) -> None:
+        self._transport = transport
+
+    @property
+    def transport(self) -> InMemoryCallTransport:
+        return self._transport
+
+    async def speak(self, audio: AudioChunk) -> None:
+        self._transport.caller_speaks(audio.duration)
+
+    async def press(self, digit: str) -> None:
+        self._transport.caller_presses(digit)
+
+    async def hang_up(self) -> None:
+        self._transport.caller_hangs_up()
+
+    def heard_seconds(self) -> float:
+        return sum(chunk.duration for _, chunk in self._transport.record.played if rms(chunk))
+
+
+@pytest.fixture
+async def line() -> AsyncIterator[InMemoryCaller]:
+    transport = InMemoryCallTransport()
+    yield InMemoryCaller(transport)
+    await transport.aclose()
+
+
+class TestInMemoryCallTransport(CallTransportContract):
+    pass
