@@ -124,8 +124,12 @@ async def test_a_broken_stream_raises_provider_error(server: FakeGroqServer, fau
     else:
         server.faults = GroqFaults(malformed_after_chunks=2)
     seen: list[LlmEvent] = []
-    with pytest.raises(ProviderError) as failure:
+
+    async def read() -> None:
         async for event in adapter(server).stream(PROMPT):
             seen.append(event)
+
+    with pytest.raises(ProviderError) as failure:
+        await read()
     assert len(seen) == 2
     assert failure.value.retryable
