@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
@@ -154,7 +154,7 @@ async def _pieces(*pieces: str) -> AsyncIterator[str]:
         yield piece
 
 
-def spans_text(events: list[object]) -> str:
+def spans_text(events: Sequence[object]) -> str:
     return " ".join(e.text for e in events if isinstance(e, SynthesizedSpan))
 
 
