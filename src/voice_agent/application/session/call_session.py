@@ -13,6 +13,7 @@ import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from voice_agent.application.ports.clock import Clock
 from voice_agent.application.ports.llm import LanguageModel, ToolCall
