@@ -13,6 +13,7 @@ import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from voice_agent.application.ports.clock import Clock
 from voice_agent.application.ports.llm import LanguageModel, ToolCall
@@ -87,6 +88,7 @@ class SessionPorts:
 class ActiveReply:
     reply: AgentReply
     task: asyncio.Task[None]
+    started_wall: datetime
     answers: Turn | None = None
     """The caller turn this reply answers (None for canned lines)."""
     speech_end_at: float | None = None
@@ -323,7 +325,9 @@ class CallSession:
             on_first_audio=lambda: self._inputs.put_nowait(ReplyAudioStarted(reply)),
         )
         task = asyncio.create_task(self._run_reply(reply), name="agent-reply")
-        self._active = ActiveReply(reply=reply, task=task, answers=answers)
+        self._active = ActiveReply(
+            reply=reply, task=task, started_wall=self._clock.wall(), answers=answers
+        )
         return self._active
 
     async def _run_reply(self, reply: AgentReply) -> None:
@@ -439,7 +443,7 @@ class CallSession:
             heard_text=heard,
             interrupted=interrupted,
             index=self.call.next_turn_index(),
-            started_at=self._clock.wall(),
+            started_at=active.started_wall,
             ended_at=self._clock.wall(),
             latency=LatencyBreakdown(
                 eou_ms=active.eou_ms,
