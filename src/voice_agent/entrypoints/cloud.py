@@ -37,6 +37,9 @@ from voice_agent.application.resilience import (
 from voice_agent.domain.usage import UsageLedger
 from voice_agent.entrypoints.settings import Settings
 
+PRIMARY_SHARE = 0.75
+"""Of a stage's budget, what each link of a fallback chain may spend on its own."""
+
 
 @dataclass(frozen=True, slots=True)
 class CallProviders:
@@ -87,8 +90,9 @@ class CloudProviders:
             tts_links.append(("cartesia-http", self.cartesia_http))
         tts_links.extend(self.fallbacks.tts)
         stt_budget = LatencyBudget(r.stt_open_budget_s)
-        llm_budget = LatencyBudget(r.llm_budget_s, r.llm_attempt_s)
-        tts_budget = LatencyBudget(r.tts_budget_s, r.tts_attempt_s)
+        # A link followed by others keeps part of the chain's budget for them.
+        llm_budget = LatencyBudget(r.llm_budget_s * PRIMARY_SHARE, r.llm_attempt_s)
+        tts_budget = LatencyBudget(r.tts_budget_s * PRIMARY_SHARE, r.tts_attempt_s)
         llms: list[LanguageModel] = [
             MeteredLanguageModel(
                 ResilientLanguageModel(m, self._guard(name, llm_budget)), name, ledger

@@ -27,6 +27,7 @@ RATES = {8000, 16000, 22050, 24000, 44100, 48000}
 @dataclass
 class CartesiaFaults:
     reject_status: int | None = None
+    """Refuse the next `reject_count` websocket handshakes (not `/tts/bytes`)."""
     reject_count: int = 0
     first_chunk_delay_s: float = 0.0
     error_after_chunks: int | None = None
@@ -65,18 +66,19 @@ class FakeCartesiaServer(LoopbackServer):
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/tts/websocket", self._websocket), web.post("/tts/bytes", self._bytes)]
 
-    def _refused(self, request: web.Request) -> web.Response | None:
+    def _refused(self, request: web.Request, *, websocket: bool) -> web.Response | None:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return web.json_response({"error": "Invalid API key"}, status=401)
         if "cartesia-version" not in request.headers:
             return web.json_response({"error": "missing cartesia-version"}, status=400)
-        if self.faults.reject_count > 0 and self.faults.reject_status is not None:
-            self.faults.reject_count -= 1
-            return web.json_response({"error": "unavailable"}, status=self.faults.reject_status)
+        faults = self.faults
+        if websocket and faults.reject_count > 0 and faults.reject_status is not None:
+            faults.reject_count -= 1
+            return web.json_response({"error": "unavailable"}, status=faults.reject_status)
         return None
 
     async def _bytes(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
+        refused = self._refused(request, websocket=False)
         if refused is not None:
             return refused
         body = await request.json()
@@ -87,7 +89,7 @@ class FakeCartesiaServer(LoopbackServer):
         return web.Response(body=pcm, content_type="application/octet-stream")
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refused(request)
+        refused = self._refused(request, websocket=True)
         if refused is not None:
             return refused
         conn = CartesiaConnection(dict(request.headers))

@@ -29,7 +29,8 @@ class ResilientLanguageModel:
 
 
 class ResilientTextToSpeech:
-    """A retry replays the phrases the failed attempt had already taken from `text`."""
+    """The budget runs from the first text piece on (waiting for the model's text is not
+    the synthesizer's time). A retry replays the phrases the failed attempt had taken."""
 
     def __init__(self, inner: TextToSpeech, guard: StageGuard) -> None:
         self._inner = inner
@@ -39,11 +40,17 @@ class ResilientTextToSpeech:
     def capabilities(self) -> TtsCapabilities:
         return self._inner.capabilities
 
-    def synthesize(self, text: AsyncIterable[str], *, sample_rate: int) -> AsyncIterator[TtsEvent]:
+    async def synthesize(
+        self, text: AsyncIterable[str], *, sample_rate: int
+    ) -> AsyncIterator[TtsEvent]:
         replayable = ReplayableText(text)
-        return self.guard.stream(
+        if not await replayable.wait_first():
+            return
+        events = self.guard.stream(
             lambda: self._inner.synthesize(replayable.replay(), sample_rate=sample_rate)
         )
+        async for event in events:
+            yield event
 
 
 class ResilientSpeechToText:

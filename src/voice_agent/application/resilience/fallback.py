@@ -85,7 +85,8 @@ class FallbackLanguageModel:
 
 class FallbackTextToSpeech:
     """The chain's links speak the same reply: a later link replays the phrases an earlier
-    one had taken. Capabilities are the primary's (the engine must cope with either)."""
+    one had taken. The budget runs from the first text piece on. Capabilities are the
+    primary's (the engine must cope with either)."""
 
     def __init__(self, chain: Sequence[TextToSpeech], clock: Clock, budget_s: float) -> None:
         if not chain:
@@ -98,10 +99,15 @@ class FallbackTextToSpeech:
     def capabilities(self) -> TtsCapabilities:
         return self._chain[0].capabilities
 
-    def synthesize(self, text: AsyncIterable[str], *, sample_rate: int) -> AsyncIterator[TtsEvent]:
+    async def synthesize(
+        self, text: AsyncIterable[str], *, sample_rate: int
+    ) -> AsyncIterator[TtsEvent]:
         replayable = ReplayableText(text)
+        if not await replayable.wait_first():
+            return
         openers = [_tts_opener(t, replayable, sample_rate) for t in self._chain]
-        return first_answering(openers, self._clock, self._budget_s)
+        async for event in first_answering(openers, self._clock, self._budget_s):
+            yield event
 
 
 class FallbackSpeechToText:

@@ -15,6 +15,20 @@ class ReplayableText:
         self._seen: list[str] = []
         self._exhausted = False
 
+    async def wait_first(self) -> bool:
+        """Wait for the first piece (False if there is none). Synthesis budgets start
+        here: the time spent waiting for the model's text is not the synthesizer's."""
+        if self._seen:
+            return True
+        if self._exhausted:
+            return False
+        try:
+            self._seen.append(await anext(self._source))
+        except StopAsyncIteration:
+            self._exhausted = True
+            return False
+        return True
+
     async def replay(self) -> AsyncIterator[str]:
         index = 0
         while True:
