@@ -10,7 +10,10 @@ from aiohttp import web
 
 
 class LoopbackServer:
-    """Subclasses add routes in `routes()`; `url` / `ws_url` are set once started."""
+    """Subclasses add routes in `routes()`; `url` / `ws_url` are set once started.
+
+    Websockets refuse permessage-deflate: compressing every small frame on both ends would
+    put the fake's CPU cost into what `bench providers` measures as the adapters'."""
 
     def __init__(self) -> None:
         self._runner: web.AppRunner | None = None

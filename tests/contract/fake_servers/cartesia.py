@@ -94,7 +94,7 @@ class FakeCartesiaServer(LoopbackServer):
             return refused
         conn = CartesiaConnection(dict(request.headers))
         self.connections.append(conn)
-        ws = web.WebSocketResponse()
+        ws = web.WebSocketResponse(compress=False)  # see LoopbackServer
         await ws.prepare(request)
         contexts: dict[str, _Context] = {}
         async for msg in ws:

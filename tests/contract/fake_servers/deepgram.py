@@ -89,7 +89,7 @@ class FakeDeepgramServer(LoopbackServer):
             return web.Response(status=self.faults.reject_status, text="unavailable")
         conn = DeepgramConnection(dict(request.query), request.headers["Authorization"])
         self.connections.append(conn)
-        ws = web.WebSocketResponse()
+        ws = web.WebSocketResponse(compress=False)  # see LoopbackServer
         await ws.prepare(request)
         await _Session(self, conn, ws, request).run()
         return ws

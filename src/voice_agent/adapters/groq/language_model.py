@@ -93,17 +93,23 @@ class GroqLanguageModel:
         self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] = ()
     ) -> AsyncIterator[LlmEvent]:
         s = self._settings
-        request: dict[str, Any] = {
-            "model": s.model,
-            "messages": [{"role": m.role.value, "content": m.content} for m in messages],
-            "temperature": s.temperature,
-            "max_tokens": s.max_tokens,
-            "stream": True,
+        # The messages and tools go as `extra_body`, already in wire form: the SDK's typed
+        # transform of `messages=` costs about 0.1 ms per message on every turn (measured),
+        # and the history grows with the call.
+        body: dict[str, Any] = {
+            "messages": [{"role": m.role.value, "content": m.content} for m in messages]
         }
         if tools and s.tool_calls:
-            request["tools"] = [_tool(t) for t in tools]
+            body["tools"] = [_tool(t) for t in tools]
         try:
-            stream = await self._client.chat.completions.create(**request)
+            stream = await self._client.chat.completions.create(
+                model=s.model,
+                messages=[],
+                temperature=s.temperature,
+                max_tokens=s.max_tokens,
+                stream=True,
+                extra_body=body,
+            )
         except Exception as exc:
             raise provider_error(exc) from None
         calls: dict[int, _PartialToolCall] = {}
