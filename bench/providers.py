@@ -18,8 +18,9 @@ import os
 import time
 from collections.abc import AsyncIterator
 
-from bench.common import percentile
 from tests.contract.fake_servers.cloud import FakeCloud
+
+from bench.common import percentile
 from voice_agent.adapters.audio.signal import tone
 from voice_agent.application.ports.llm import TextDelta
 from voice_agent.application.ports.stt import FinalTranscript, SpeechToTextSession, SttEvent
