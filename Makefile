@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev
+EXTRAS ?= dev,db
 APT_PACKAGES ?=
 
 .PHONY: setup run test lint format bench clean system-deps
