@@ -4,8 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,db
-APT_PACKAGES ?=
+EXTRAS ?= dev,db,api
+APT_PACKAGES ?= prometheus
 
 .PHONY: setup run test lint format bench clean system-deps
 

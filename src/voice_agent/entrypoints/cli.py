@@ -66,6 +66,23 @@ def _run_on_wall_clock(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return asyncio.run(main())
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from voice_agent.adapters.observability.logging import configure_logging
+    from voice_agent.entrypoints.web import create_server_app
+
+    settings = Container().settings()
+    configure_logging(json=settings.log_json)
+    try:
+        app = create_server_app(settings)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    except SchemaBehindError as error:
+        print(f"voice-agent serve: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _migrate(args: argparse.Namespace) -> int:
     url = Container().settings().database_url
 
@@ -100,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--store", action="store_true", help="store the call in the database (DATABASE_URL)"
     )
     call.set_defaults(handler=_call)
+    serve = commands.add_parser("serve", help="run the HTTP server (API and web phone)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=_serve)
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(handler=_migrate)
     config = commands.add_parser("config", help="show which stack runs and why")
