@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from voice_agent.domain.call import CallStatus, EndReason
 from voice_agent.domain.state import ConversationState
 from voice_agent.domain.turn import Turn
+from voice_agent.domain.usage import ProviderUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +76,11 @@ class ToolCalled(DomainEvent):
 @dataclass(frozen=True, slots=True)
 class AudioUnderrun(DomainEvent):
     """The playout queue ran dry in the middle of agent speech (dead air)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecorded(DomainEvent):
+    """A call's provider usage and its estimated cost in USD (sent when the call ends)."""
+
+    usage: tuple[ProviderUsage, ...]
+    cost_usd: float

@@ -11,6 +11,12 @@ from enum import StrEnum
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from voice_agent.entrypoints.cloud_settings import (
+    CloudSettings,
+    ProviderPrices,
+    ResilienceSettings,
+)
+
 
 class StackName(StrEnum):
     FAKE = "fake"
@@ -56,6 +62,9 @@ class Settings(BaseSettings):
     stack: StackName | None = None
     """Force a stack; by default the cloud stack when its keys are set, else local."""
     engine: EngineSettings = EngineSettings()
+    cloud: CloudSettings = CloudSettings()
+    resilience: ResilienceSettings = ResilienceSettings()
+    prices: ProviderPrices = ProviderPrices()
     deepgram_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DEEPGRAM_API_KEY", "deepgram_api_key")
     )

@@ -1,0 +1,5 @@
+"""Deepgram streaming speech to text (listen v1) on the official `deepgram-sdk`."""
+
+from voice_agent.adapters.deepgram.speech_to_text import DeepgramSettings, DeepgramSpeechToText
+
+__all__ = ["DeepgramSettings", "DeepgramSpeechToText"]

@@ -1,0 +1,233 @@
+"""One call's recognition stream on Deepgram: resampling, KeepAlive, and reconnection that
+loses no words.
+
+Audio is kept from the end of the last final result on: if the socket drops, a new one is
+opened and that audio is sent again, so the words being spoken when it dropped are still
+recognized (Deepgram only forgets audio it has already finalized).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
+
+from deepgram.listen.v1.socket_client import AsyncV1SocketClient
+from deepgram.listen.v1.types.listen_v1error import ListenV1Error
+from deepgram.listen.v1.types.listen_v1results import ListenV1Results
+from deepgram.listen.v1.types.listen_v1speech_started import ListenV1SpeechStarted
+from deepgram.listen.v1.types.listen_v1utterance_end import ListenV1UtteranceEnd
+
+from voice_agent.adapters.audio.signal import StreamResampler
+from voice_agent.adapters.deepgram.connection import DeepgramConnector
+from voice_agent.adapters.deepgram.errors import PROVIDER, provider_error
+from voice_agent.application.ports.errors import ProviderError, ProviderUnavailable
+from voice_agent.application.ports.stt import (
+    FinalTranscript,
+    InterimTranscript,
+    SpeechStarted,
+    SttEvent,
+    UtteranceEnded,
+)
+from voice_agent.domain.audio import AudioChunk
+
+if TYPE_CHECKING:
+    from voice_agent.adapters.deepgram.speech_to_text import DeepgramSettings
+
+log = logging.getLogger(__name__)
+_END = object()
+
+
+class DeepgramSession:
+    def __init__(self, connector: DeepgramConnector, settings: DeepgramSettings) -> None:
+        self._connector = connector
+        self._settings = settings
+        self._events: asyncio.Queue[SttEvent | ProviderError | object] = asyncio.Queue()
+        self._resampler: StreamResampler | None = None
+        self._unfinalized: deque[tuple[float, bytes]] = deque()
+        """(end time on the current socket, PCM) of audio not yet covered by a final."""
+        self._sent_s = 0.0
+        self._stack = AsyncExitStack()
+        self._socket: AsyncV1SocketClient | None = None
+        self._connected = asyncio.Event()
+        self._closing = False
+        self._last_send = 0.0
+        self._tasks: list[asyncio.Task[None]] = []
+        self.audio_seconds = 0.0
+        """Audio sent for recognition (at the provider's rate), for usage accounting."""
+        self.reconnects = 0
+
+    async def start(self) -> None:
+        self._socket = await self._connector.connect(self._stack)
+        self._connected.set()
+        self._last_send = _now()
+        self._tasks = [
+            asyncio.create_task(self._receive(), name="deepgram-receive"),
+            asyncio.create_task(self._keep_alive(), name="deepgram-keepalive"),
+        ]
+
+    async def push_audio(self, chunk: AudioChunk) -> None:
+        if self._closing:
+            return
+        pcm = self._resample(chunk).pcm
+        if not pcm:
+            return
+        seconds = len(pcm) / 2 / self._settings.sample_rate
+        self.audio_seconds += seconds
+        self._sent_s += seconds
+        self._unfinalized.append((self._sent_s, pcm))
+        if not self._connected.is_set():
+            return  # resent once reconnected
+        await self._send(pcm)
+
+    async def finalize(self) -> None:
+        if self._socket is not None and self._connected.is_set():
+            try:
+                await self._socket.send_finalize()
+            except Exception as exc:
+                log.info("deepgram: finalize not sent (%s)", type(exc).__name__)
+
+    async def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        if self._socket is not None and self._connected.is_set():
+            try:
+                await self._socket.send_close_stream()
+                async with asyncio.timeout(self._settings.connect_timeout_s):
+                    await asyncio.shield(self._tasks[0])
+            except Exception as exc:
+                log.info("deepgram: stream not closed cleanly (%s)", type(exc).__name__)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()
+        self._events.put_nowait(_END)
+
+    async def events(self) -> AsyncIterator[SttEvent]:
+        while True:
+            item = await self._events.get()
+            if item is _END:
+                self._events.put_nowait(_END)  # later readers end too
+                return
+            if isinstance(item, ProviderError):
+                raise item
+            yield item  # type: ignore[misc]
+
+    def _resample(self, chunk: AudioChunk) -> AudioChunk:
+        target = self._settings.sample_rate
+        if chunk.sample_rate == target:
+            return chunk
+        if self._resampler is None or self._resampler.source_rate != chunk.sample_rate:
+            self._resampler = StreamResampler(chunk.sample_rate, target)
+        return self._resampler.push(chunk)
+
+    async def _send(self, pcm: bytes) -> None:
+        assert self._socket is not None
+        try:
+            await self._socket.send_media(pcm)
+            self._last_send = _now()
+        except Exception as exc:
+            # The receive task notices the drop and reconnects; this audio is buffered.
+            log.info("deepgram: audio not sent (%s)", type(exc).__name__)
+
+    async def _keep_alive(self) -> None:
+        interval = self._settings.keepalive_interval_s
+        while True:
+            await asyncio.sleep(interval - (_now() - self._last_send))
+            if self._connected.is_set() and _now() - self._last_send >= interval * 0.99:
+                assert self._socket is not None
+                try:
+                    await self._socket.send_keep_alive()
+                    self._last_send = _now()
+                except Exception as exc:
+                    log.info("deepgram: keepalive not sent (%s)", type(exc).__name__)
+                    self._last_send = _now()
+
+    async def _receive(self) -> None:
+        while True:
+            assert self._socket is not None
+            try:
+                while True:
+                    self._handle(await self._socket.recv())
+            except json.JSONDecodeError:
+                log.warning("deepgram: malformed message skipped")
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self._closing:
+                    return
+                log.warning("deepgram: socket lost (%s); reconnecting", type(exc).__name__)
+            if not await self._reconnect():
+                return
+
+    async def _reconnect(self) -> bool:
+        self._connected.clear()
+        await self._stack.aclose()
+        self._stack = AsyncExitStack()
+        error: ProviderError = ProviderUnavailable(PROVIDER, "socket lost")
+        for attempt in range(self._settings.max_reconnects):
+            try:
+                self._socket = await self._connector.connect(self._stack)
+            except ProviderError as exc:
+                error = exc
+                if not exc.retryable:
+                    break
+                await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+                continue
+            self.reconnects += 1
+            await self._resend()
+            self._connected.set()
+            return True
+        self._events.put_nowait(provider_error(error))
+        return False
+
+    async def _resend(self) -> None:
+        """Send the audio not yet finalized again, re-timed on the new socket."""
+        assert self._socket is not None
+        self._sent_s = 0.0
+        pending = list(self._unfinalized)
+        self._unfinalized.clear()
+        for _, pcm in pending:
+            self._sent_s += len(pcm) / 2 / self._settings.sample_rate
+            self._unfinalized.append((self._sent_s, pcm))
+            await self._socket.send_media(pcm)
+        self._last_send = _now()
+
+    def _handle(self, message: object) -> None:
+        if isinstance(message, ListenV1Results):
+            self._on_results(message)
+        elif isinstance(message, ListenV1SpeechStarted):
+            self._events.put_nowait(SpeechStarted())
+        elif isinstance(message, ListenV1UtteranceEnd):
+            self._events.put_nowait(UtteranceEnded())
+        elif isinstance(message, ListenV1Error):
+            log.warning("deepgram: error message %s", message.description)
+        # Metadata, unknown types (the SDK yields None or a dict): nothing to do.
+
+    def _on_results(self, results: ListenV1Results) -> None:
+        alternatives = results.channel.alternatives
+        text = alternatives[0].transcript.strip() if alternatives else ""
+        if not results.is_final:
+            if text:
+                self._events.put_nowait(InterimTranscript(text))
+            return
+        end = results.start + results.duration
+        while self._unfinalized and self._unfinalized[0][0] <= end + 1e-6:
+            self._unfinalized.popleft()
+        if text:
+            confidence = alternatives[0].confidence
+            self._events.put_nowait(
+                FinalTranscript(
+                    text, speech_final=bool(results.speech_final), confidence=confidence
+                )
+            )
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()

@@ -1,0 +1,60 @@
+"""`DeepgramSpeechToText`: the `SpeechToText` port on Deepgram's live websocket."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
+
+from voice_agent.adapters.deepgram.connection import DeepgramConnector
+from voice_agent.adapters.deepgram.session import DeepgramSession
+from voice_agent.application.ports.stt import SttCapabilities
+
+
+@dataclass(frozen=True, slots=True)
+class DeepgramSettings:
+    api_key: str
+    url: str = "wss://api.deepgram.com"
+    """The websocket base; point it at a local server in tests (no env var does this)."""
+    model: str = "nova-3"
+    language: str = "en-US"
+    sample_rate: int = 16000
+    endpointing_ms: int = 300
+    utterance_end_ms: int = 1000
+    keepalive_interval_s: float = 4.0
+    """Deepgram closes a socket after 10 s without audio or KeepAlive (NET-0001)."""
+    connect_timeout_s: float = 3.0
+    max_reconnects: int = 3
+    """Per dropped socket; the session fails with `ProviderUnavailable` after that."""
+
+    def __repr__(self) -> str:
+        return f"DeepgramSettings(url={self.url!r}, model={self.model!r}, api_key=***)"
+
+
+class DeepgramSpeechToText:
+    """One client, many sessions (one websocket per call)."""
+
+    def __init__(self, settings: DeepgramSettings) -> None:
+        self._settings = settings
+        http_base = settings.url.replace("wss://", "https://").replace("ws://", "http://")
+        environment = DeepgramClientEnvironment(
+            base=http_base, production=settings.url, agent=settings.url, agent_rest=http_base
+        )
+        client = AsyncDeepgramClient(api_key=settings.api_key, environment=environment)
+        self._connector = DeepgramConnector(client, settings)
+
+    @property
+    def capabilities(self) -> SttCapabilities:
+        return SttCapabilities(sample_rate=self._settings.sample_rate)
+
+    async def open_session(self) -> DeepgramSession:
+        session = DeepgramSession(self._connector, self._settings)
+        await session.start()
+        return session
+
+    async def verify(self) -> None:
+        """Open and close a socket: bad credentials fail here (`ProviderAuthError`), at
+        start-up, instead of in the middle of a call."""
+        session = await self.open_session()
+        await asyncio.shield(session.close())

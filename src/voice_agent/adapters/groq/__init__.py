@@ -1,0 +1,5 @@
+"""Groq (or any OpenAI-compatible server) streaming chat completions on the `groq` SDK."""
+
+from voice_agent.adapters.groq.language_model import GroqLanguageModel, GroqSettings
+
+__all__ = ["GroqLanguageModel", "GroqSettings"]

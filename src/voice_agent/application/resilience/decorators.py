@@ -1,0 +1,69 @@
+"""Resilient versions of the three provider ports: the same interface, with the provider's
+circuit breaker, retries (before the first output only) and the latency budget."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+
+from voice_agent.application.ports.llm import LanguageModel, LlmCapabilities, LlmEvent, ToolSpec
+from voice_agent.application.ports.stt import SpeechToText, SpeechToTextSession, SttCapabilities
+from voice_agent.application.ports.tts import TextToSpeech, TtsCapabilities, TtsEvent
+from voice_agent.application.resilience.guard import StageGuard
+from voice_agent.application.resilience.replay import ReplayableText
+from voice_agent.domain.history import ChatMessage
+
+
+class ResilientLanguageModel:
+    def __init__(self, inner: LanguageModel, guard: StageGuard) -> None:
+        self._inner = inner
+        self.guard = guard
+
+    @property
+    def capabilities(self) -> LlmCapabilities:
+        return self._inner.capabilities
+
+    def stream(
+        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] = ()
+    ) -> AsyncIterator[LlmEvent]:
+        return self.guard.stream(lambda: self._inner.stream(messages, tools))
+
+
+class ResilientTextToSpeech:
+    """The budget runs from the first text piece on (waiting for the model's text is not
+    the synthesizer's time). A retry replays the phrases the failed attempt had taken."""
+
+    def __init__(self, inner: TextToSpeech, guard: StageGuard) -> None:
+        self._inner = inner
+        self.guard = guard
+
+    @property
+    def capabilities(self) -> TtsCapabilities:
+        return self._inner.capabilities
+
+    async def synthesize(
+        self, text: AsyncIterable[str], *, sample_rate: int
+    ) -> AsyncIterator[TtsEvent]:
+        replayable = ReplayableText(text)
+        if not await replayable.wait_first():
+            return
+        events = self.guard.stream(
+            lambda: self._inner.synthesize(replayable.replay(), sample_rate=sample_rate)
+        )
+        async for event in events:
+            yield event
+
+
+class ResilientSpeechToText:
+    """Opening a session is retried; a session that fails later is the adapter's to repair
+    (Deepgram's reconnects and resends the unfinalized audio)."""
+
+    def __init__(self, inner: SpeechToText, guard: StageGuard) -> None:
+        self._inner = inner
+        self.guard = guard
+
+    @property
+    def capabilities(self) -> SttCapabilities:
+        return self._inner.capabilities
+
+    async def open_session(self) -> SpeechToTextSession:
+        return await self.guard.call(self._inner.open_session)

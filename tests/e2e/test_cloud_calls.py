@@ -1,0 +1,209 @@
+"""Whole calls through the real Deepgram, Groq and Cartesia adapters (on their SDKs)
+against the local fake servers, on the wall clock, with faults injected in the servers.
+In every case the caller hears a reply or the apology within the budget, and every turn
+is stored."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.contract.fake_servers.cartesia import CartesiaFaults
+from tests.contract.fake_servers.cloud import FakeCloud
+from tests.contract.fake_servers.deepgram import DeepgramFaults
+from tests.contract.fake_servers.groq import GroqFaults, ScriptedCompletion
+from voice_agent.adapters.clock import LoopClock
+from voice_agent.adapters.fakes.repository import InMemoryCallRepository
+from voice_agent.adapters.fakes.transport import InMemoryCallTransport
+from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
+from voice_agent.application.metering import usage_event
+from voice_agent.application.ports.errors import ProviderAuthError
+from voice_agent.application.session.call_session import CallSession, SessionPorts
+from voice_agent.application.session.canned import CannedSpeech
+from voice_agent.application.session.config import SessionConfig
+from voice_agent.domain.call import Call, CallStatus
+from voice_agent.domain.events import DomainEvent, UsageRecorded
+from voice_agent.domain.turn import Role, Turn
+from voice_agent.domain.usage import UsageLedger
+from voice_agent.entrypoints.scenario import parse_scenario
+
+APOLOGY = SessionConfig().prompts.apology
+BUDGET_MS = 2500
+"""Silence the caller may hear after speaking: endpointing + LLM budget + TTS first byte."""
+
+
+@dataclass
+class CloudCall:
+    call: Call
+    stored: Call | None
+    events: list[DomainEvent]
+    usage: UsageRecorded
+
+    @property
+    def agent_turns(self) -> list[Turn]:
+        return [t for t in self.call.turns if t.role is Role.AGENT]
+
+    @property
+    def caller_turns(self) -> list[Turn]:
+        return [t for t in self.call.turns if t.role is Role.CALLER]
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[FakeCloud]:
+    async with FakeCloud() as fake:
+        yield fake
+
+
+async def run_call(cloud: FakeCloud, scenario: dict[str, Any], **resilience: Any) -> CloudCall:
+    parsed = parse_scenario({"settings": {"greeting": "Hi, how can I help?"}, **scenario})
+    cloud.deepgram.transcripts.extend(parsed.script.transcripts)
+    cloud.groq.replies.extend(ScriptedCompletion(r.text) for r in parsed.replies)
+    providers = cloud.providers(**resilience)
+    ledger = UsageLedger()
+    ports = providers.for_call(ledger)
+    clock = LoopClock()
+    repository = InMemoryCallRepository()
+    events: list[DomainEvent] = []
+    transport = InMemoryCallTransport(
+        parsed.script, input_sample_rate=8000, output_sample_rate=8000
+    )
+    session = CallSession(
+        transport,
+        SessionPorts(
+            stt=ports.stt,
+            llm=ports.llm,
+            tts=ports.tts,
+            vad=EnergyVoiceActivityDetector(),
+            repository=repository,
+            clock=clock,
+            canned=CannedSpeech(ports.tts),
+            sinks=[events.append],
+        ),
+        dataclasses.replace(SessionConfig(), prompts=SessionConfig().prompts),
+    )
+    try:
+        call = await session.run()
+    finally:
+        await transport.aclose()
+        await providers.aclose()
+    stored = await repository.get(call.id)
+    usage = usage_event(call.id, ledger, providers.settings.prices.table(), clock)
+    return CloudCall(call, stored, events, usage)
+
+
+def assert_answered_within_budget(run: CloudCall, replies: list[str]) -> None:
+    answers = run.agent_turns[1:]
+    assert [t.text for t in answers] == replies
+    for turn in answers:
+        assert turn.latency.e2e_ms is not None
+        assert turn.latency.e2e_ms < BUDGET_MS, turn.latency
+    assert run.stored is not None
+    assert [t.text for t in run.stored.turns] == [t.text for t in run.call.turns]
+
+
+ONE_TURN = {
+    "caller": [{"say": "Are you open on Sunday?"}, {"hang_up": True}],
+    "agent": [{"reply": "Yes, from ten to four."}],
+}
+
+
+async def test_a_call_through_the_three_real_adapters(cloud: FakeCloud) -> None:
+    run = await run_call(cloud, ONE_TURN)
+    assert [t.text for t in run.caller_turns] == ["Are you open on Sunday?"]
+    assert_answered_within_budget(run, ["Yes, from ten to four."])
+    assert run.call.status is CallStatus.COMPLETED
+    usage = {u.provider: u for u in run.usage.usage}
+    assert usage["groq"].llm_prompt_tokens == 42
+    assert usage["deepgram"].stt_audio_seconds > 1.0
+    assert usage["cartesia"].tts_characters >= len("Yes, from ten to four.")
+    assert run.usage.cost_usd > 0
+    assert cloud.groq.requests[0]["messages"][-1]["content"] == "Are you open on Sunday?"
+
+
+async def test_a_burst_of_429s_is_retried_and_the_reply_comes(cloud: FakeCloud) -> None:
+    cloud.groq.faults = GroqFaults(statuses=deque([429, 429]))
+    run = await run_call(cloud, ONE_TURN, retry_initial_s=0.05, retry_jitter_s=0.02)
+    assert_answered_within_budget(run, ["Yes, from ten to four."])
+    assert len(cloud.groq.requests) == 3
+
+
+async def test_a_model_down_gets_the_apology_and_the_call_goes_on(cloud: FakeCloud) -> None:
+    cloud.groq.faults = GroqFaults(statuses=deque([500] * 3))
+    run = await run_call(
+        cloud,
+        {
+            "caller": [{"say": "Hello?"}, {"say": "Are you open?"}, {"hang_up": True}],
+            "agent": [{"reply": "Yes we are."}],
+        },
+        retry_initial_s=0.05,
+    )
+    assert_answered_within_budget(run, [APOLOGY, "Yes we are."])
+    assert run.call.status is CallStatus.COMPLETED
+
+
+async def test_a_slow_first_token_beyond_the_budget_gets_the_apology(cloud: FakeCloud) -> None:
+    cloud.groq.faults = GroqFaults(first_byte_delay_s=5)
+    run = await run_call(cloud, ONE_TURN, llm_budget_s=1.0, llm_attempt_s=1.0)
+    assert_answered_within_budget(run, [APOLOGY])
+
+
+async def test_a_tts_error_mid_reply_falls_back_or_apologizes(cloud: FakeCloud) -> None:
+    cloud.cartesia.faults = CartesiaFaults(error_after_chunks=1)
+    run = await run_call(cloud, ONE_TURN)
+    answers = run.agent_turns[1:]
+    assert len(answers) == 1
+    assert answers[0].latency.e2e_ms is not None
+    assert answers[0].latency.e2e_ms < BUDGET_MS
+    assert run.stored is not None
+    assert len(run.stored.turns) == len(run.call.turns)
+
+
+async def test_a_tts_websocket_refused_falls_back_to_http_bytes(cloud: FakeCloud) -> None:
+    cloud.cartesia.faults = CartesiaFaults(reject_status=503, reject_count=100)
+    run = await run_call(cloud, ONE_TURN, retry_attempts=1)
+    assert_answered_within_budget(run, ["Yes, from ten to four."])
+    assert cloud.cartesia.bytes_requests
+    assert "cartesia-http" in {u.provider for u in run.usage.usage}
+
+
+async def test_a_recognizer_socket_dropped_mid_utterance_loses_no_words(
+    cloud: FakeCloud,
+) -> None:
+    cloud.deepgram.faults = DeepgramFaults(drop_after_audio_s=3.0, drops=1)
+    run = await run_call(
+        cloud,
+        {
+            "caller": [{"say": "I would like to book a table for two people"}, {"hang_up": True}],
+            "agent": [{"reply": "Sure."}],
+        },
+    )
+    assert [t.text for t in run.caller_turns] == ["I would like to book a table for two people"]
+    assert_answered_within_budget(run, ["Sure."])
+    assert len(cloud.deepgram.connections) == 2
+
+
+async def test_malformed_and_unknown_messages_do_not_break_the_call(cloud: FakeCloud) -> None:
+    cloud.deepgram.faults = DeepgramFaults(junk_messages=True)
+    cloud.cartesia.faults = CartesiaFaults(unknown_messages=True)
+    run = await run_call(cloud, ONE_TURN)
+    assert_answered_within_budget(run, ["Yes, from ten to four."])
+
+
+async def test_bad_credentials_fail_at_start_up(cloud: FakeCloud) -> None:
+    providers = cloud.providers()
+    bad = dataclasses.replace(
+        providers,
+        groq=type(providers.groq)(
+            dataclasses.replace(providers.groq._settings, api_key="gsk_wrong")
+        ),
+    )
+    with pytest.raises(ProviderAuthError, match="groq"):
+        await bad.verify()
+    await providers.verify()
+    await providers.aclose()
+    await bad.aclose()
