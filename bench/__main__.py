@@ -10,6 +10,7 @@ BENCHES = {
     "engine": "bench.engine_overhead",
     "concurrency": "bench.concurrency",
     "leak": "bench.leak",
+    "health": "bench.health",
 }
 
 

@@ -9,7 +9,7 @@ from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.domain.call import CallStatus, EndReason
 from voice_agent.domain.events import CallEnded, CallerInterrupted, CallStarted, TurnCompleted
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
-from voice_agent.entrypoints.api.health import ComponentHealth, Health
+from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker
 
 
 async def test_health_reports_each_component(client: httpx.AsyncClient) -> None:
@@ -72,3 +72,30 @@ async def test_openapi_schema_lists_the_endpoints(client: httpx.AsyncClient) -> 
         schema["paths"]
     )
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_an_unhealthy_component_answers_503() -> None:
+    async def down() -> ComponentHealth:
+        raise ConnectionRefusedError
+
+    async def up() -> ComponentHealth:
+        return ComponentHealth(Health.HEALTHY)
+
+    overall, components = await HealthChecker({"database": down, "llm": up}).check()
+    assert overall is Health.UNHEALTHY
+    assert components["database"] == ComponentHealth(Health.UNHEALTHY, "ConnectionRefusedError")
+
+
+async def test_stale_probes_refresh_in_the_background() -> None:
+    runs = 0
+
+    async def probe() -> ComponentHealth:
+        nonlocal runs
+        runs += 1
+        return ComponentHealth(Health.HEALTHY if runs == 1 else Health.DEGRADED)
+
+    checker = HealthChecker({"db": probe}, ttl_s=0.0)
+    assert (await checker.check())[0] is Health.HEALTHY
+    assert (await checker.check())[0] is Health.HEALTHY  # served from cache, refresh started
+    await checker.wait_for_refresh()
+    assert (await checker.check())[0] is Health.DEGRADED

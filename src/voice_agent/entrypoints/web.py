@@ -11,7 +11,6 @@ from pydantic import SecretStr, ValidationError
 
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.adapters.sqlalchemy import Database
-from voice_agent.application.ports.repository import CallRepository
 from voice_agent.entrypoints.api import ApiDependencies, create_app
 from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker
 from voice_agent.entrypoints.settings import Settings
@@ -58,9 +57,9 @@ def _mask_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}"
 
 
-def health_checker(repository: CallRepository, stack: StackChoice) -> HealthChecker:
-    async def database() -> ComponentHealth:
-        await repository.list(limit=1)
+def health_checker(database: Database, stack: StackChoice) -> HealthChecker:
+    async def database_probe() -> ComponentHealth:
+        await database.ping()
         return ComponentHealth(Health.HEALTHY, "reachable")
 
     def provider(role: str) -> Any:
@@ -73,7 +72,7 @@ def health_checker(repository: CallRepository, stack: StackChoice) -> HealthChec
         return ComponentHealth(Health.DEGRADED, "no SIP trunk configured")
 
     probes: Mapping[str, Any] = {
-        "database": database,
+        "database": database_probe,
         "stt": provider("stt"),
         "llm": provider("llm"),
         "tts": provider("tts"),
@@ -101,7 +100,7 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
             ApiDependencies(
                 repository=repository,
                 metrics=metrics,
-                health=health_checker(repository, stack),
+                health=health_checker(database, stack),
                 config_status=lambda: config_status(settings, stack),
                 api_key=settings.api_key.get_secret_value() if settings.api_key else None,
             )

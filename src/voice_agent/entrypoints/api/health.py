@@ -25,8 +25,10 @@ Probe = Callable[[], Awaitable[ComponentHealth]]
 
 
 class HealthChecker:
-    """Runs every probe at most once per `ttl_s` (concurrent requests share one run); a
-    probe that raises or takes longer than `timeout_s` reports unhealthy."""
+    """Runs the probes at most once per `ttl_s` and never in a request's path once warm:
+    a request gets the last results, and a stale cache is refreshed in the background
+    (concurrent requests share one refresh). A probe that raises or takes longer than
+    `timeout_s` reports unhealthy."""
 
     def __init__(
         self, probes: Mapping[str, Probe], *, ttl_s: float = 2.0, timeout_s: float = 1.0
@@ -36,16 +38,37 @@ class HealthChecker:
         self._timeout_s = timeout_s
         self._cached: dict[str, ComponentHealth] | None = None
         self._checked_at = 0.0
-        self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task[dict[str, ComponentHealth]] | None = None
 
     async def check(self) -> tuple[Health, dict[str, ComponentHealth]]:
-        async with self._lock:
-            if self._cached is None or time.monotonic() - self._checked_at > self._ttl_s:
-                results = await asyncio.gather(*(self._run(p) for p in self._probes.values()))
-                self._cached = dict(zip(self._probes, results, strict=True))
-                self._checked_at = time.monotonic()
+        stale = time.monotonic() - self._checked_at > self._ttl_s
+        if self._cached is None:
+            components = await self._refreshing()
+        else:
+            if stale:
+                self._refreshing_in_background()
             components = self._cached
         return overall(components.values()), components
+
+    async def wait_for_refresh(self) -> None:
+        """Wait for a background refresh in progress, if any."""
+        if self._refresh is not None:
+            await asyncio.shield(self._refresh)
+
+    def _refreshing_in_background(self) -> None:
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.create_task(self._run_all(), name="health-probes")
+
+    async def _refreshing(self) -> dict[str, ComponentHealth]:
+        self._refreshing_in_background()
+        assert self._refresh is not None
+        return await asyncio.shield(self._refresh)
+
+    async def _run_all(self) -> dict[str, ComponentHealth]:
+        results = await asyncio.gather(*(self._run(p) for p in self._probes.values()))
+        self._cached = dict(zip(self._probes, results, strict=True))
+        self._checked_at = time.monotonic()
+        return self._cached
 
     async def _run(self, probe: Probe) -> ComponentHealth:
         try:
