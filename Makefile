@@ -27,6 +27,7 @@ system-deps:
 	fi
 
 run: setup
+	$(BIN)/voice-agent migrate
 	$(BIN)/voice-agent serve
 
 lint: setup
