@@ -39,11 +39,11 @@ class PrometheusMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
-        self.provider_requests = Counter(
-            "voice_agent_provider_requests", "Provider requests.", ["provider"], registry=r
-        )
         self.provider_errors = Counter(
-            "voice_agent_provider_errors", "Provider failures by stage.", ["stage"], registry=r
+            "voice_agent_provider_errors",
+            "Provider failures the caller heard an apology for, by stage and provider.",
+            ["stage", "provider"],
+            registry=r,
         )
         self.interruptions = Counter(
             "voice_agent_interruptions", "Barge-ins by the caller.", registry=r
@@ -88,7 +88,7 @@ class PrometheusMetrics:
             case FalseInterruptionIgnored():
                 self.false_interruptions.inc()
             case ProviderFailed():
-                self.provider_errors.labels(event.stage).inc()
+                self.provider_errors.labels(event.stage, event.provider).inc()
             case AudioUnderrun():
                 self.underruns.inc()
             case _:
