@@ -4,8 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,deepgram,groq,cartesia
-APT_PACKAGES ?=
+EXTRAS ?= dev,db,api,deepgram,groq,cartesia
+APT_PACKAGES ?= prometheus
 
 .PHONY: setup run test lint format bench clean system-deps
 
@@ -27,6 +27,7 @@ system-deps:
 	fi
 
 run: setup
+	$(BIN)/voice-agent migrate
 	$(BIN)/voice-agent serve
 
 lint: setup

@@ -11,6 +11,7 @@ BENCHES = {
     "concurrency": "bench.concurrency",
     "leak": "bench.leak",
     "providers": "bench.providers",
+    "health": "bench.health",
 }
 
 

@@ -60,6 +60,8 @@ class ProviderFailed(DomainEvent):
 
     stage: str
     error: str
+    provider: str = "unknown"
+    """The failing provider's name, when the error carries one."""
 
 
 @dataclass(frozen=True, slots=True)

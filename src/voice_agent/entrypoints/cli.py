@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
+from voice_agent.adapters.sqlalchemy import Database, SchemaBehindError
+from voice_agent.application.ports.repository import CallRepository
+from voice_agent.domain.call import Call
 from voice_agent.entrypoints.container import Container
 from voice_agent.entrypoints.report import call_as_json, call_as_text
-from voice_agent.entrypoints.scenario import ScenarioError, load_scenario
-from voice_agent.entrypoints.scripted_call import run_scenario
+from voice_agent.entrypoints.scenario import Scenario, ScenarioError, load_scenario
+from voice_agent.entrypoints.scripted_call import build_scripted_call, run_fast_forwarded
+from voice_agent.entrypoints.store import open_call_store
+
+T = TypeVar("T")
 
 
 def _call(args: argparse.Namespace) -> int:
@@ -24,16 +32,69 @@ def _call(args: argparse.Namespace) -> int:
         print(f"voice-agent call: {error}", file=sys.stderr)
         return 2
     container = Container()
-    call = run_scenario(
-        scenario,
-        realtime=args.realtime,
-        base=container.session_config(),
-        repository=container.repository(),
-    ).session.call
+    try:
+        call = (run_fast_forwarded if not args.realtime else _run_on_wall_clock)(
+            lambda: _run_scripted(scenario, container, store=args.store)
+        )
+    except SchemaBehindError as error:
+        print(f"voice-agent call: {error}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(call_as_json(call)))
     else:
         print(call_as_text(call))
+    return 0
+
+
+async def _run_scripted(scenario: Scenario, container: Container, *, store: bool) -> Call:
+    """One scripted call; with `store`, in the SQL database (opened on this same loop)."""
+    database: Database | None = None
+    repository: CallRepository = container.repository()
+    if store:
+        database, repository = await open_call_store(container.settings().database_url)
+    try:
+        scripted = build_scripted_call(
+            scenario, base=container.session_config(), repository=repository
+        )
+        return await scripted.run()
+    finally:
+        if database is not None:
+            await database.dispose()
+
+
+def _run_on_wall_clock(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(main())
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from voice_agent.adapters.observability.logging import configure_logging
+    from voice_agent.entrypoints.web import create_server_app
+
+    settings = Container().settings()
+    configure_logging(json=settings.log_json)
+    try:
+        app = create_server_app(settings)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+    except SchemaBehindError as error:
+        print(f"voice-agent serve: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    url = Container().settings().database_url
+
+    async def run() -> str | None:
+        database = Database(url)
+        try:
+            await database.migrate()
+            return await database.current_revision()
+        finally:
+            await database.dispose()
+
+    print(f"database schema at revision {asyncio.run(run())}")
     return 0
 
 
@@ -52,7 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument(
         "--realtime", action="store_true", help="run on the wall clock instead of fast-forwarding"
     )
+    call.add_argument(
+        "--store", action="store_true", help="store the call in the database (DATABASE_URL)"
+    )
     call.set_defaults(handler=_call)
+    serve = commands.add_parser("serve", help="run the HTTP server (API and web phone)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=_serve)
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(handler=_migrate)
     config = commands.add_parser("config", help="show which stack runs and why")
     config.set_defaults(handler=_config)
     return parser

@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     cartesia_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("CARTESIA_API_KEY", "cartesia_api_key")
     )
+    database_url: str = Field(
+        "sqlite+aiosqlite:///data/voice_agent.db",
+        validation_alias=AliasChoices("DATABASE_URL", "database_url"),
+    )
+    """SQLAlchemy URL with an async driver; PostgreSQL: postgresql+asyncpg://user@host/db."""
+    api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("API_KEY", "api_key"))
+    """Bearer token protecting `/calls`; those endpoints answer 401 while it is unset."""
+    log_json: bool = Field(False, validation_alias=AliasChoices("LOG_JSON", "log_json"))
+    """JSON log lines (production) instead of console lines (development)."""
     system_prompt_file: str | None = None
     """A file holding the agent's persona (system prompt); a built-in one otherwise."""
 

@@ -610,7 +610,8 @@ class CallSession:
         active.reply.output.failures.clear()
 
     def _report_failure(self, stage: str, error: BaseException) -> None:
-        self._record_event(ProviderFailed(self.call.id, self._epoch(), stage, str(error)))
+        provider = str(getattr(error, "provider", "unknown"))
+        self._record_event(ProviderFailed(self.call.id, self._epoch(), stage, str(error), provider))
 
     def _record_event(
         self,

@@ -1,0 +1,1 @@
+"""Observability: Prometheus metrics from domain events, structured logs with masking."""

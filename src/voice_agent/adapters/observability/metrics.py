@@ -1,0 +1,114 @@
+"""Prometheus metrics, fed by the domain events of every call (an `EventSink`)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from voice_agent.domain.call import CallStatus
+from voice_agent.domain.events import (
+    AudioUnderrun,
+    CallEnded,
+    CallerInterrupted,
+    CallStarted,
+    DomainEvent,
+    FalseInterruptionIgnored,
+    ProviderFailed,
+    TurnCompleted,
+)
+from voice_agent.domain.turn import Role
+
+LATENCY_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class PrometheusMetrics:
+    """Call it with each domain event; `exposition()` renders the text format."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.active_calls = Gauge("voice_agent_active_calls", "Calls in progress.", registry=r)
+        self.calls = Counter(
+            "voice_agent_calls", "Finished calls by outcome.", ["status", "reason"], registry=r
+        )
+        self.turn_latency = Histogram(
+            "voice_agent_turn_latency_seconds",
+            "Agent turn latency by stage (eou, stt, llm_ttft, tts_ttfb, e2e).",
+            ["stage"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.provider_errors = Counter(
+            "voice_agent_provider_errors",
+            "Provider failures the caller heard an apology for, by stage and provider.",
+            ["stage", "provider"],
+            registry=r,
+        )
+        self.interruptions = Counter(
+            "voice_agent_interruptions", "Barge-ins by the caller.", registry=r
+        )
+        self.false_interruptions = Counter(
+            "voice_agent_false_interruptions",
+            "Caller noise over the agent that was not an interruption.",
+            registry=r,
+        )
+        self.underruns = Counter(
+            "voice_agent_audio_underruns", "Playout queue ran dry mid-reply.", registry=r
+        )
+        self.llm_tokens = Counter(
+            "voice_agent_llm_tokens", "LLM tokens used.", ["provider", "kind"], registry=r
+        )
+        self.stt_seconds = Counter(
+            "voice_agent_stt_audio_seconds",
+            "Audio sent to speech recognition.",
+            ["provider"],
+            registry=r,
+        )
+        self.tts_characters = Counter(
+            "voice_agent_tts_characters",
+            "Characters sent to speech synthesis.",
+            ["provider"],
+            registry=r,
+        )
+
+    def __call__(self, event: DomainEvent) -> None:
+        match event:
+            case CallStarted():
+                self.active_calls.inc()
+            case CallEnded():
+                self.active_calls.dec()
+                self.calls.labels(event.status.value, event.reason.value).inc()
+            case TurnCompleted() if event.turn.role is Role.AGENT:
+                for stage, ms in event.turn.latency.as_dict().items():
+                    if ms is not None:
+                        self.turn_latency.labels(stage).observe(ms / 1000)
+            case CallerInterrupted():
+                self.interruptions.inc()
+            case FalseInterruptionIgnored():
+                self.false_interruptions.inc()
+            case ProviderFailed():
+                self.provider_errors.labels(event.stage, event.provider).inc()
+            case AudioUnderrun():
+                self.underruns.inc()
+            case _:
+                self._usage(event)
+
+    def _usage(self, event: DomainEvent) -> None:
+        usage = getattr(event, "usage", None)
+        if not isinstance(usage, tuple):
+            return
+        for item in usage:
+            provider = getattr(item, "provider", "unknown")
+            self.llm_tokens.labels(provider, "prompt").inc(getattr(item, "llm_prompt_tokens", 0))
+            self.llm_tokens.labels(provider, "completion").inc(
+                getattr(item, "llm_completion_tokens", 0)
+            )
+            self.stt_seconds.labels(provider).inc(getattr(item, "stt_audio_seconds", 0.0))
+            self.tts_characters.labels(provider).inc(getattr(item, "tts_characters", 0))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+__all__ = ["CONTENT_TYPE", "CallStatus", "PrometheusMetrics"]

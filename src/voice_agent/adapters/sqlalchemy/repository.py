@@ -1,0 +1,109 @@
+"""`CallRepository` on SQL. Every method is one short transaction, so each turn is on disk
+(committed) when `save_turn` returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from voice_agent.adapters.sqlalchemy.database import Database
+from voice_agent.adapters.sqlalchemy.mapping import (
+    call_to_row,
+    event_to_row,
+    row_to_call,
+    row_to_event,
+    row_to_turn,
+    turn_to_row,
+)
+from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallRow, TurnRow
+from voice_agent.application.ports.repository import CallPage
+from voice_agent.domain.call import Call, CallStatus, EndReason
+from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.turn import Turn
+
+
+class SqlAlchemyCallRepository:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def save_call(self, call: Call) -> None:
+        async with self._db.sessions.begin() as session:
+            row = await session.get(CallRow, call.id)
+            session.add(call_to_row(call, row))
+
+    async def save_turn(self, call_id: str, turn: Turn) -> None:
+        async with self._db.sessions.begin() as session:
+            if await session.get(CallRow, call_id) is None:
+                raise KeyError(f"no call {call_id!r} to add a turn to")
+            row = await session.get(TurnRow, turn.id)
+            session.add(turn_to_row(call_id, turn, row))
+
+    async def record_event(self, event: DomainEvent) -> None:
+        async with self._db.sessions.begin() as session:
+            if await session.get(CallRow, event.call_id) is None:
+                raise KeyError(f"no call {event.call_id!r} to add an event to")
+            session.add(event_to_row(event))
+
+    async def events(self, call_id: str) -> list[DomainEvent]:
+        async with self._db.sessions() as session:
+            rows = await session.scalars(
+                select(CallEventRow)
+                .where(CallEventRow.call_id == call_id)
+                .order_by(CallEventRow.at, CallEventRow.id)
+            )
+            return [row_to_event(row) for row in rows]
+
+    async def get(self, call_id: str) -> Call | None:
+        async with self._db.sessions() as session:
+            row = await session.get(CallRow, call_id)
+            if row is None:
+                return None
+            call = row_to_call(row)
+            turns = await session.scalars(
+                select(TurnRow).where(TurnRow.call_id == call_id).order_by(TurnRow.turn_index)
+            )
+            call.turns = [row_to_turn(t) for t in turns]
+            return call
+
+    async def list(
+        self,
+        *,
+        status: CallStatus | None = None,
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> CallPage:
+        conditions = []
+        if status is not None:
+            conditions.append(CallRow.status == status.value)
+        if started_after is not None:
+            conditions.append(CallRow.started_at >= started_after)
+        if started_before is not None:
+            conditions.append(CallRow.started_at < started_before)
+        async with self._db.sessions() as session:
+            total = await session.scalar(
+                select(func.count()).select_from(CallRow).where(*conditions)
+            )
+            rows = await session.scalars(
+                select(CallRow)
+                .where(*conditions)
+                .order_by(CallRow.started_at.desc(), CallRow.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            return CallPage(calls=[row_to_call(r) for r in rows], total=total or 0)
+
+    async def abort_active(self, at: datetime) -> int:
+        async with self._db.sessions.begin() as session:
+            result = await session.execute(
+                update(CallRow)
+                .where(CallRow.status == CallStatus.ACTIVE.value)
+                .values(
+                    status=CallStatus.ABORTED.value,
+                    end_reason=EndReason.PROCESS_DIED.value,
+                    ended_at=at,
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,114 @@
+"""Response models of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from voice_agent.domain.call import Call
+from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.turn import Turn
+
+
+class LatencyOut(BaseModel):
+    eou: float | None
+    stt: float | None
+    llm_ttft: float | None
+    tts_ttfb: float | None
+    e2e: float | None
+
+
+class TurnOut(BaseModel):
+    index: int
+    role: str
+    text: str
+    heard_text: str | None
+    interrupted: bool
+    started_at: datetime
+    ended_at: datetime | None
+    latency_ms: LatencyOut
+
+    @classmethod
+    def of(cls, turn: Turn) -> TurnOut:
+        return cls(
+            index=turn.index,
+            role=turn.role.value,
+            text=turn.text,
+            heard_text=turn.heard_text,
+            interrupted=turn.interrupted,
+            started_at=turn.started_at,
+            ended_at=turn.ended_at,
+            latency_ms=LatencyOut(**turn.latency.as_dict()),
+        )
+
+
+class EventOut(BaseModel):
+    kind: str
+    at: float
+    data: dict[str, Any]
+
+
+class CallSummary(BaseModel):
+    id: str
+    caller_number: str | None
+    status: str
+    end_reason: str | None
+    started_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, call: Call) -> CallSummary:
+        return cls(
+            id=call.id,
+            caller_number=call.caller_number,
+            status=call.status.value,
+            end_reason=call.end_reason.value if call.end_reason else None,
+            started_at=call.started_at,
+            ended_at=call.ended_at,
+        )
+
+
+class CallDetail(CallSummary):
+    turns: list[TurnOut]
+    interruptions: int
+    events: list[EventOut]
+
+
+class CallList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    calls: list[CallSummary]
+
+
+class ComponentOut(BaseModel):
+    status: str
+    detail: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    components: dict[str, ComponentOut]
+
+
+def event_out(event: DomainEvent) -> EventOut:
+    data = {
+        name: _plain(getattr(event, name))
+        for name in getattr(event, "__dataclass_fields__", {})
+        if name not in ("call_id", "at")
+    }
+    return EventOut(kind=type(event).__name__, at=event.at, data=data)
+
+
+def _plain(value: object) -> Any:
+    if hasattr(value, "value"):
+        return value.value
+    if isinstance(value, str | int | float | bool | type(None)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)

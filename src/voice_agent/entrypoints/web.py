@@ -1,0 +1,114 @@
+"""The HTTP server process: the API today, the agent's web phone alongside it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import SecretStr, ValidationError
+
+from voice_agent.adapters.observability.metrics import PrometheusMetrics
+from voice_agent.adapters.sqlalchemy import Database
+from voice_agent.entrypoints.api import ApiDependencies, create_app
+from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker
+from voice_agent.entrypoints.settings import Settings
+from voice_agent.entrypoints.stack import StackChoice, choose_stack
+from voice_agent.entrypoints.store import open_call_store
+
+
+def config_status(settings: Settings, stack: StackChoice) -> dict[str, Any]:
+    """Each setting group: valid / missing / invalid, with secrets masked."""
+    keys = settings.provider_keys
+    missing = keys.missing()
+    return {
+        "stack": {"active": stack.name.value, "reason": stack.reason},
+        "groups": {
+            "engine": {"state": "valid", "values": settings.engine.model_dump()},
+            "providers": {
+                "state": "valid" if not missing else "missing",
+                "missing": missing,
+                "values": {name: _mask(v) for name, v in keys},
+            },
+            "database": {
+                "state": "valid",
+                "values": {"database_url": _mask_url(settings.database_url)},
+            },
+            "api": {
+                "state": "valid" if settings.api_key else "missing",
+                "values": {"api_key": _mask(settings.api_key)},
+            },
+        },
+    }
+
+
+def _mask(value: SecretStr | None) -> str | None:
+    return None if value is None else "***"
+
+
+def _mask_url(url: str) -> str:
+    """Hide a password in a database URL."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def health_checker(database: Database, stack: StackChoice) -> HealthChecker:
+    async def database_probe() -> ComponentHealth:
+        await database.ping()
+        return ComponentHealth(Health.HEALTHY, "reachable")
+
+    def provider(role: str) -> Any:
+        async def probe() -> ComponentHealth:
+            return ComponentHealth(Health.HEALTHY, f"{stack.name.value} stack")
+
+        return probe
+
+    async def telephony() -> ComponentHealth:
+        return ComponentHealth(Health.DEGRADED, "no SIP trunk configured")
+
+    probes: Mapping[str, Any] = {
+        "database": database_probe,
+        "stt": provider("stt"),
+        "llm": provider("llm"),
+        "tts": provider("tts"),
+        "telephony": telephony,
+    }
+    return HealthChecker(probes)
+
+
+def create_server_app(settings: Settings | None = None) -> FastAPI:
+    """The app uvicorn serves: opens the call store at start-up (refusing a schema that is
+    behind, closing calls a dead process left active) and closes it at shutdown."""
+    try:
+        settings = settings or Settings()
+    except ValidationError as error:
+        raise SystemExit(f"invalid configuration: {error}") from error
+    stack = choose_stack(settings)
+    metrics = PrometheusMetrics()
+    database: Database | None = None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal database
+        database, repository = await open_call_store(settings.database_url)
+        api = create_app(
+            ApiDependencies(
+                repository=repository,
+                metrics=metrics,
+                health=health_checker(database, stack),
+                config_status=lambda: config_status(settings, stack),
+                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+            )
+        )
+        app.mount("/", api)
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    return FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)

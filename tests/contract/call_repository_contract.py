@@ -1,0 +1,149 @@
+"""The contract every `CallRepository` passes: subclass and provide `repository`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from voice_agent.application.ports.repository import CallRepository
+from voice_agent.domain.call import Call, CallStatus, EndReason
+from voice_agent.domain.events import CallerInterrupted, DtmfReceived, ToolCalled
+from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def _call(minutes: int = 0, number: str | None = "+15550100") -> Call:
+    return Call(caller_number=number, started_at=T0 + timedelta(minutes=minutes))
+
+
+def _turn(index: int, text: str = "hello", **kwargs: object) -> Turn:
+    return Turn(
+        role=Role.AGENT if index % 2 else Role.CALLER,
+        text=text,
+        index=index,
+        started_at=T0 + timedelta(seconds=index),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class CallRepositoryContract:
+    async def test_a_call_and_its_turns_round_trip(self, repository: CallRepository) -> None:
+        call = _call()
+        await repository.save_call(call)
+        agent = _turn(
+            1,
+            "We open at nine and close at five.",
+            heard_text="We open at nine",
+            interrupted=True,
+            ended_at=T0 + timedelta(seconds=3),
+            latency=LatencyBreakdown(350.0, 170.5, 300.25, 100.0, 783.0),
+        )
+        await repository.save_turn(call.id, _turn(0, "When do you open?"))
+        await repository.save_turn(call.id, agent)
+        stored = await repository.get(call.id)
+        assert stored is not None
+        assert (stored.id, stored.caller_number, stored.status) == (
+            call.id,
+            "+15550100",
+            CallStatus.ACTIVE,
+        )
+        assert stored.started_at == T0
+        assert [t.text for t in stored.turns] == ["When do you open?", agent.text]
+        got = stored.turns[1]
+        assert (got.heard_text, got.interrupted, got.role) == ("We open at nine", True, Role.AGENT)
+        assert got.latency == agent.latency
+        assert got.ended_at == agent.ended_at
+
+    async def test_saving_again_updates_instead_of_duplicating(
+        self, repository: CallRepository
+    ) -> None:
+        call = _call()
+        await repository.save_call(call)
+        turn = _turn(0, "my number is")
+        await repository.save_turn(call.id, turn)
+        turn.text = "my number is 555 1234"
+        await repository.save_turn(call.id, turn)
+        call.end(EndReason.GOODBYE, T0 + timedelta(minutes=2))
+        await repository.save_call(call)
+        stored = await repository.get(call.id)
+        assert stored is not None
+        assert [t.text for t in stored.turns] == ["my number is 555 1234"]
+        assert stored.status is CallStatus.COMPLETED
+        assert stored.end_reason is EndReason.GOODBYE
+        assert stored.ended_at == T0 + timedelta(minutes=2)
+
+    async def test_turns_come_back_in_conversation_order(self, repository: CallRepository) -> None:
+        call = _call()
+        await repository.save_call(call)
+        for index in (2, 0, 1):
+            await repository.save_turn(call.id, _turn(index, f"turn {index}"))
+        stored = await repository.get(call.id)
+        assert stored is not None
+        assert [t.index for t in stored.turns] == [0, 1, 2]
+
+    async def test_an_unknown_call_is_none_and_cannot_take_turns(
+        self, repository: CallRepository
+    ) -> None:
+        assert await repository.get("no-such-call") is None
+        with pytest.raises(KeyError, match="no-such-call"):
+            await repository.save_turn("no-such-call", _turn(0))
+
+    async def test_events_round_trip_in_order(self, repository: CallRepository) -> None:
+        call = _call()
+        await repository.save_call(call)
+        events = [
+            DtmfReceived(call.id, 10.0, "5"),
+            CallerInterrupted(call.id, 11.5, 1.25),
+            ToolCalled(call.id, 12.0, "end_call", {"reason": "done"}),
+        ]
+        for event in events:
+            await repository.record_event(event)
+        assert await repository.events(call.id) == events
+
+    async def test_list_pages_newest_first_with_filters(self, repository: CallRepository) -> None:
+        calls = [_call(minutes=n) for n in range(5)]
+        for call in calls:
+            await repository.save_call(call)
+        calls[1].end(EndReason.CALLER_HUNG_UP, T0 + timedelta(minutes=3))
+        await repository.save_call(calls[1])
+        page = await repository.list(limit=2, offset=1)
+        assert page.total == 5
+        assert [c.id for c in page.calls] == [calls[3].id, calls[2].id]
+        completed = await repository.list(status=CallStatus.COMPLETED)
+        assert [c.id for c in completed.calls] == [calls[1].id]
+        window = await repository.list(
+            started_after=T0 + timedelta(minutes=1), started_before=T0 + timedelta(minutes=3)
+        )
+        assert [c.id for c in window.calls] == [calls[2].id, calls[1].id]
+        assert window.total == 2
+
+    async def test_abort_active_closes_only_calls_left_active(
+        self, repository: CallRepository
+    ) -> None:
+        live, done = _call(), _call(minutes=1)
+        done.end(EndReason.GOODBYE, T0 + timedelta(minutes=2))
+        await repository.save_call(live)
+        await repository.save_call(done)
+        await repository.save_turn(live.id, _turn(0, "kept"))
+        assert await repository.abort_active(T0 + timedelta(hours=1)) == 1
+        aborted = await repository.get(live.id)
+        assert aborted is not None
+        assert aborted.status is CallStatus.ABORTED
+        assert aborted.end_reason is EndReason.PROCESS_DIED
+        assert [t.text for t in aborted.turns] == ["kept"]
+        still_done = await repository.get(done.id)
+        assert still_done is not None
+        assert still_done.status is CallStatus.COMPLETED
+        assert await repository.abort_active(T0 + timedelta(hours=2)) == 0
+
+    async def test_stored_objects_are_copies(self, repository: CallRepository) -> None:
+        call = _call()
+        await repository.save_call(call)
+        turn = _turn(0, "original")
+        await repository.save_turn(call.id, turn)
+        turn.text = "changed in memory only"
+        stored = await repository.get(call.id)
+        assert stored is not None
+        assert stored.turns[0].text == "original"
