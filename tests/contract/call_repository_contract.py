@@ -10,6 +10,7 @@ from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.events import CallerInterrupted, DtmfReceived, ToolCalled
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
+from voice_agent.domain.usage import ProviderUsage
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -73,6 +74,22 @@ class CallRepositoryContract:
         assert stored.status is CallStatus.COMPLETED
         assert stored.end_reason is EndReason.GOODBYE
         assert stored.ended_at == T0 + timedelta(minutes=2)
+
+    async def test_usage_and_cost_are_stored_with_the_call(
+        self, repository: CallRepository
+    ) -> None:
+        call = _call()
+        await repository.save_call(call)
+        call.usage = (
+            ProviderUsage("deepgram", stt_audio_seconds=62.5),
+            ProviderUsage("groq", llm_prompt_tokens=1200, llm_completion_tokens=80),
+        )
+        call.cost_usd = 0.0089
+        await repository.save_call(call)
+        stored = await repository.get(call.id)
+        assert stored is not None
+        assert stored.usage == call.usage
+        assert stored.cost_usd == pytest.approx(0.0089)
 
     async def test_turns_come_back_in_conversation_order(self, repository: CallRepository) -> None:
         call = _call()

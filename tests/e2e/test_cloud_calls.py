@@ -21,7 +21,7 @@ from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.fakes.transport import InMemoryCallTransport
 from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
-from voice_agent.application.metering import usage_event
+from voice_agent.application.metering import record_usage
 from voice_agent.application.ports.errors import ProviderAuthError
 from voice_agent.application.session.call_session import CallSession, SessionPorts
 from voice_agent.application.session.canned import CannedSpeech
@@ -91,8 +91,8 @@ async def run_call(cloud: FakeCloud, scenario: dict[str, Any], **resilience: Any
     finally:
         await transport.aclose()
         await providers.aclose()
+    usage = await record_usage(call, ledger, providers.settings.prices.table(), repository, clock)
     stored = await repository.get(call.id)
-    usage = usage_event(call.id, ledger, providers.settings.prices.table(), clock)
     return CloudCall(call, stored, events, usage)
 
 
@@ -122,6 +122,9 @@ async def test_a_call_through_the_three_real_adapters(cloud: FakeCloud) -> None:
     assert usage["deepgram"].stt_audio_seconds > 1.0
     assert usage["cartesia"].tts_characters >= len("Yes, from ten to four.")
     assert run.usage.cost_usd > 0
+    assert run.stored is not None
+    assert run.stored.usage == run.usage.usage
+    assert run.stored.cost_usd == run.usage.cost_usd
     assert cloud.groq.requests[0]["messages"][-1]["content"] == "Are you open on Sunday?"
 
 

@@ -15,6 +15,7 @@ from voice_agent.application.ports.llm import (
     ToolSpec,
     UsageReport,
 )
+from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.ports.stt import (
     SpeechToText,
     SpeechToTextSession,
@@ -23,6 +24,7 @@ from voice_agent.application.ports.stt import (
 )
 from voice_agent.application.ports.tts import TextToSpeech, TtsCapabilities, TtsEvent
 from voice_agent.domain.audio import AudioChunk
+from voice_agent.domain.call import Call
 from voice_agent.domain.events import UsageRecorded
 from voice_agent.domain.history import ChatMessage
 from voice_agent.domain.usage import Prices, UsageLedger
@@ -100,6 +102,21 @@ class _MeteredSession:
 
     def events(self) -> AsyncIterator[SttEvent]:
         return self._inner.events()
+
+
+async def record_usage(
+    call: Call,
+    ledger: UsageLedger,
+    prices: dict[str, Prices],
+    repository: CallRepository,
+    clock: Clock,
+) -> UsageRecorded:
+    """Store the ended call's usage and cost with it; returns the event for the sinks."""
+    event = usage_event(call.id, ledger, prices, clock)
+    call.usage = event.usage
+    call.cost_usd = event.cost_usd
+    await repository.save_call(call)
+    return event
 
 
 def usage_event(

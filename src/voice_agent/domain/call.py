@@ -9,6 +9,7 @@ from enum import Enum
 
 from voice_agent.domain.errors import IllegalTransition
 from voice_agent.domain.turn import Turn
+from voice_agent.domain.usage import ProviderUsage
 
 
 class CallStatus(Enum):
@@ -50,6 +51,10 @@ class Call:
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
     turns: list[Turn] = field(default_factory=list)
+    usage: tuple[ProviderUsage, ...] = ()
+    """Provider usage (tokens, audio seconds, characters), set when the call ends."""
+    cost_usd: float | None = None
+    """Estimated provider cost from the configured prices; None when not metered."""
 
     def end(self, reason: EndReason, at: datetime, *, failed: bool = False) -> None:
         if self.status is not CallStatus.ACTIVE:

@@ -13,6 +13,7 @@ from voice_agent.domain import events as domain_events
 from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
+from voice_agent.domain.usage import ProviderUsage
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -29,6 +30,8 @@ def call_to_row(call: Call, row: CallRow | None = None) -> CallRow:
     row.ended_at = call.ended_at
     row.status = call.status.value
     row.end_reason = call.end_reason.value if call.end_reason else None
+    row.cost_usd = call.cost_usd
+    row.usage = [dataclasses.asdict(u) for u in call.usage] if call.usage else None
     return row
 
 
@@ -42,6 +45,8 @@ def row_to_call(row: CallRow) -> Call:
         ended_at=_aware(row.ended_at),
         status=CallStatus(row.status),
         end_reason=EndReason(row.end_reason) if row.end_reason else None,
+        cost_usd=row.cost_usd,
+        usage=tuple(ProviderUsage(**u) for u in row.usage or ()),
     )
 
 

@@ -22,6 +22,9 @@ class CallRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), index=True)
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    usage: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    """Per provider: tokens, audio seconds, characters (see `domain.usage.ProviderUsage`)."""
 
 
 class TurnRow(Base):
