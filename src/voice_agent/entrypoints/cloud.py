@@ -25,6 +25,7 @@ from voice_agent.application.ports.tts import TextToSpeech
 from voice_agent.application.resilience import (
     ApologyLanguageModel,
     BreakerBoard,
+    BreakerState,
     FallbackLanguageModel,
     FallbackSpeechToText,
     FallbackTextToSpeech,
@@ -194,3 +195,22 @@ def build_cloud_providers(
 
 def _http_mode(settings: CartesiaSettings) -> CartesiaSettings:
     return replace(settings, use_websocket=False)
+
+
+def circuit_health(board: BreakerBoard, providers: Sequence[str]) -> CircuitHealth:
+    """For `/health`: the worst breaker state among a stage's providers (open: the stage
+    runs on its fallback or apologizes)."""
+    states = {board.breaker(p).state for p in providers}
+    for state, verdict in (
+        (BreakerState.OPEN, "open"),
+        (BreakerState.HALF_OPEN, "half_open"),
+    ):
+        if state in states:
+            return CircuitHealth(verdict, [p for p in providers if board.breaker(p).state is state])
+    return CircuitHealth("closed", [])
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitHealth:
+    state: str
+    providers: list[str]

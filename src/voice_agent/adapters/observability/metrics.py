@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from voice_agent.application.resilience.breaker import BreakerSnapshot, BreakerState
 from voice_agent.domain.call import CallStatus
 from voice_agent.domain.events import (
     AudioUnderrun,
@@ -20,6 +23,9 @@ from voice_agent.domain.turn import Role
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+_CIRCUIT = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
 class PrometheusMetrics:
@@ -71,6 +77,18 @@ class PrometheusMetrics:
             ["provider"],
             registry=r,
         )
+
+        self.circuit_state = Gauge(
+            "voice_agent_provider_circuit_state",
+            "Circuit breaker per provider: 0 closed, 1 half-open, 2 open.",
+            ["provider"],
+            registry=r,
+        )
+
+    def observe_breakers(self, snapshots: Iterable[BreakerSnapshot]) -> None:
+        """Copy the breakers' states (call before rendering `/metrics`)."""
+        for snapshot in snapshots:
+            self.circuit_state.labels(snapshot.provider).set(_CIRCUIT[snapshot.state])
 
     def __call__(self, event: DomainEvent) -> None:
         match event:
