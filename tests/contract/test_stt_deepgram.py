@@ -90,9 +90,9 @@ async def test_interim_results_come_before_the_final(
 
 
 async def test_keepalive_flows_while_the_caller_is_silent(server: FakeDeepgramServer) -> None:
-    server.faults = DeepgramFaults(idle_timeout_s=0.5)
+    server.faults = DeepgramFaults(idle_timeout_s=1.0)
     session = await adapter(server, keepalive_interval_s=0.1).open_session()
-    await server.wait_until(lambda: server.connections[0].controls.count("KeepAlive") >= 6)
+    await server.wait_until(lambda: server.connections[0].controls.count("KeepAlive") >= 12)
     await session.close()
     assert not server.connections[0].closed_by_idle_timeout
     assert server.connections[0].controls[-1] == "CloseStream"

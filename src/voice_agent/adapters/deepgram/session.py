@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _END = object()
+MAX_UNFINALIZED_S = 30.0
+"""Audio kept for resending after a dropped socket is capped (memory over a long call)."""
 
 
 class DeepgramSession:
@@ -80,6 +82,8 @@ class DeepgramSession:
         self.audio_seconds += seconds
         self._sent_s += seconds
         self._unfinalized.append((self._sent_s, pcm))
+        while self._sent_s - self._unfinalized[0][0] > MAX_UNFINALIZED_S:
+            self._unfinalized.popleft()  # long silence without finals: old audio is moot
         if not self._connected.is_set():
             return  # resent once reconnected
         await self._send(pcm)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
@@ -57,4 +56,4 @@ class DeepgramSpeechToText:
         """Open and close a socket: bad credentials fail here (`ProviderAuthError`), at
         start-up, instead of in the middle of a call."""
         session = await self.open_session()
-        await asyncio.shield(session.close())
+        await session.close()
