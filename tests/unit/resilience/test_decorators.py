@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -177,3 +178,15 @@ async def test_the_tts_fallback_speaks_the_whole_reply() -> None:
 async def test_an_empty_chain_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         FallbackTextToSpeech([], LoopClock(), budget_s=1.0)
+
+
+async def test_a_probe_cancelled_before_its_first_token_lets_the_next_call_probe() -> None:
+    primary_guard = guard("groq", retry=NoRetry(), threshold=1)
+    primary_guard.breaker.record_failure()
+    await LoopClock().sleep(30)
+    llm = ResilientLanguageModel(fake(ttft_s=5), primary_guard)
+    stream = llm.stream(PROMPT)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(1):
+            await anext(stream)
+    assert primary_guard.breaker.allow(), "the cancelled probe must not block the circuit"

@@ -70,6 +70,11 @@ class CircuitBreaker:
             return True
         return False
 
+    def release(self) -> None:
+        """A call let through ended with neither success nor failure (it was cancelled):
+        in half-open, let the next call probe."""
+        self._probe_in_flight = False
+
     def record_success(self) -> None:
         self._state = BreakerState.CLOSED
         self._consecutive = 0

@@ -57,6 +57,7 @@ class StageGuard:
                 attempt += 1
                 continue
             except BaseException:
+                self.breaker.release()
                 await _close(events)
                 raise
             self.breaker.record_success()
@@ -84,6 +85,9 @@ class StageGuard:
                 await self._pause_or_raise(attempt, self._failed(exc), deadline)
                 attempt += 1
                 continue
+            except BaseException:
+                self.breaker.release()
+                raise
             self.breaker.record_success()
             return result
 
