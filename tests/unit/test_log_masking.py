@@ -48,3 +48,28 @@ def test_standard_library_logs_are_masked_too(captured: io.StringIO) -> None:
 def test_mask_phone_keeps_the_last_two_digits() -> None:
     assert mask_phone("+1 (555) 010-0199") == "***99"
     assert mask_phone("") == "***"
+
+
+def test_log_lines_of_a_call_carry_its_id_and_turn(captured: io.StringIO) -> None:
+    from voice_agent.adapters.observability.logging import CallLogContext
+    from voice_agent.entrypoints.scenario import parse_scenario
+    from voice_agent.entrypoints.scripted_call import build_scripted_call, run_fast_forwarded
+
+    scenario = parse_scenario(
+        {
+            "failures": {"tts_calls": [2]},
+            "caller": [{"say": "Are you open today?"}, {"hang_up": True}],
+            "agent": [{"reply": "Yes."}],
+        }
+    )
+
+    async def main() -> str:
+        scripted = build_scripted_call(scenario, sinks=[CallLogContext()])
+        call = await scripted.run()
+        return call.id
+
+    call_id = run_fast_forwarded(main)
+    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    failure = next(line for line in lines if "synthesis failed" in line["event"])
+    assert failure["call_id"] == call_id
+    assert failure["turn"] == 2

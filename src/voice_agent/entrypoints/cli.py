@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from voice_agent.adapters.observability.logging import CallLogContext, configure_logging
 from voice_agent.adapters.sqlalchemy import Database, SchemaBehindError
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import Call
@@ -54,7 +55,10 @@ async def _run_scripted(scenario: Scenario, container: Container, *, store: bool
         database, repository = await open_call_store(container.settings().database_url)
     try:
         scripted = build_scripted_call(
-            scenario, base=container.session_config(), repository=repository
+            scenario,
+            base=container.session_config(),
+            repository=repository,
+            sinks=[CallLogContext()],
         )
         return await scripted.run()
     finally:
@@ -73,7 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
     from voice_agent.entrypoints.web import create_server_app
 
     settings = Container().settings()
-    configure_logging(json=settings.log_json)
+    configure_logging(json=settings.log_json, level="INFO")
     try:
         app = create_server_app(settings)
         uvicorn.run(app, host=args.host, port=args.port, log_config=None)
@@ -130,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(json=Container().settings().log_json, level="WARNING")
     code: int = args.handler(args)
     return code
 

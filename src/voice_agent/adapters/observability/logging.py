@@ -81,3 +81,19 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
 
 def bind_call(call_id: str, turn: int | None = None) -> None:
     structlog.contextvars.bind_contextvars(call_id=call_id, turn=turn)
+
+
+class CallLogContext:
+    """An event sink that binds `call_id` and the current `turn` into the logging context.
+
+    Sinks run in the call's main task, and the tasks a call starts afterwards (caller line,
+    replies) copy that context when they are created, so their log lines carry both too.
+    """
+
+    def __call__(self, event: object) -> None:
+        call_id = getattr(event, "call_id", None)
+        turn = getattr(event, "turn", None)
+        if type(event).__name__ == "CallStarted" and call_id:
+            bind_call(call_id)
+        elif turn is not None and hasattr(turn, "index"):
+            structlog.contextvars.bind_contextvars(turn=turn.index + 1)
