@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,db,api,deepgram,groq,cartesia
+EXTRAS ?= dev,db,api,deepgram,groq,cartesia,local
 APT_PACKAGES ?= prometheus
 
 .PHONY: setup run test lint format bench clean system-deps

