@@ -6,14 +6,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from deepgram.listen.v1.types.listen_v1results import ListenV1Results
 
 from tests.contract.fake_servers.deepgram import DeepgramFaults, FakeDeepgramServer
 from tests.contract.helpers import collect_until, push_frames
 from tests.contract.stt_contract import SpeechToTextContract
 from voice_agent.adapters.audio.signal import tone
 from voice_agent.adapters.deepgram import DeepgramSettings, DeepgramSpeechToText
+from voice_agent.adapters.deepgram.session import DeepgramSession
 from voice_agent.application.ports.errors import ProviderAuthError, ProviderUnavailable
-from voice_agent.application.ports.stt import FinalTranscript, InterimTranscript, SttEvent
+from voice_agent.application.ports.stt import (
+    FinalTranscript,
+    InterimTranscript,
+    SttEvent,
+    UtteranceEnded,
+)
 from voice_agent.domain.audio import AudioChunk
 
 KEY = "deepgram-test-key"
@@ -147,3 +154,27 @@ async def test_an_unavailable_service_fails_with_provider_unavailable(
     server.faults = DeepgramFaults(reject_status=503, reject_count=1)
     with pytest.raises(ProviderUnavailable):
         await adapter(server).open_session()
+
+
+async def test_an_empty_speech_final_still_marks_the_end_of_the_utterance() -> None:
+    session = DeepgramSession(None, DeepgramSettings(api_key=KEY))  # type: ignore[arg-type]
+    metadata = {
+        "request_id": "r",
+        "model_info": {"name": "n", "version": "v", "arch": "a"},
+        "model_uuid": "u",
+    }
+    for text, speech_final in (("book a table", False), ("", True)):
+        message = {
+            "type": "Results",
+            "channel_index": [0, 1],
+            "duration": 1.0,
+            "start": 0.0,
+            "is_final": True,
+            "speech_final": speech_final,
+            "channel": {"alternatives": [{"transcript": text, "confidence": 0.9, "words": []}]},
+            "metadata": metadata,
+        }
+        session._handle(ListenV1Results.model_validate(message))
+    await session.close()
+    events = [e async for e in session.events()]
+    assert events == [FinalTranscript("book a table", confidence=0.9), UtteranceEnded()]

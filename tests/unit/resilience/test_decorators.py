@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
+from voice_agent.adapters.audio.signal import tone
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.llm import FakeLlmSettings, ScriptedLanguageModel, ScriptedReply
+from voice_agent.adapters.fakes.stt import FakeSttSettings, ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech, FakeTtsSettings
 from voice_agent.adapters.resilience import BackoffRetry
 from voice_agent.application.ports.errors import (
@@ -27,6 +29,7 @@ from voice_agent.application.resilience import (
     LatencyBudget,
     NoRetry,
     ResilientLanguageModel,
+    ResilientSpeechToText,
     ResilientTextToSpeech,
     RetryPolicy,
     StageGuard,
@@ -190,3 +193,16 @@ async def test_a_probe_cancelled_before_its_first_token_lets_the_next_call_probe
         async with asyncio.timeout(1):
             await anext(stream)
     assert primary_guard.breaker.allow(), "the cancelled probe must not block the circuit"
+
+
+async def test_a_recognizer_session_that_dies_counts_against_its_breaker() -> None:
+    stt_guard = guard("deepgram", threshold=1)
+    stt = ResilientSpeechToText(
+        ScriptedSpeechToText(["hi"], FakeSttSettings(fail_after_s=0.5)), stt_guard
+    )
+    session = await stt.open_session()
+    await session.push_audio(tone(0.1, 16000))
+    with pytest.raises(ProviderError):
+        _ = [e async for e in session.events()]
+    assert stt_guard.breaker.snapshot().state is BreakerState.OPEN
+    await session.close()

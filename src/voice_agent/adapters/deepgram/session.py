@@ -231,6 +231,9 @@ class DeepgramSession:
                     text, speech_final=bool(results.speech_final), confidence=confidence
                 )
             )
+        elif results.speech_final:
+            # Endpointing fired after the words were already finalized: still an end hint.
+            self._events.put_nowait(UtteranceEnded())
 
 
 def _now() -> float:

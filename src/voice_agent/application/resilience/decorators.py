@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 
+from voice_agent.application.ports.errors import ProviderError
 from voice_agent.application.ports.llm import LanguageModel, LlmCapabilities, LlmEvent, ToolSpec
-from voice_agent.application.ports.stt import SpeechToText, SpeechToTextSession, SttCapabilities
+from voice_agent.application.ports.stt import (
+    SpeechToText,
+    SpeechToTextSession,
+    SttCapabilities,
+    SttEvent,
+)
 from voice_agent.application.ports.tts import TextToSpeech, TtsCapabilities, TtsEvent
+from voice_agent.application.resilience.breaker import CircuitBreaker
 from voice_agent.application.resilience.guard import StageGuard
 from voice_agent.application.resilience.replay import ReplayableText
+from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.history import ChatMessage
 
 
@@ -55,7 +63,8 @@ class ResilientTextToSpeech:
 
 class ResilientSpeechToText:
     """Opening a session is retried; a session that fails later is the adapter's to repair
-    (Deepgram's reconnects and resends the unfinalized audio)."""
+    (Deepgram's reconnects and resends the unfinalized audio). When it cannot, the failure
+    counts against the provider's breaker, so the engine's reopen goes to the fallback."""
 
     def __init__(self, inner: SpeechToText, guard: StageGuard) -> None:
         self._inner = inner
@@ -66,4 +75,28 @@ class ResilientSpeechToText:
         return self._inner.capabilities
 
     async def open_session(self) -> SpeechToTextSession:
-        return await self.guard.call(self._inner.open_session)
+        session = await self.guard.call(self._inner.open_session)
+        return _BreakerSession(session, self.guard.breaker)
+
+
+class _BreakerSession:
+    def __init__(self, inner: SpeechToTextSession, breaker: CircuitBreaker) -> None:
+        self._inner = inner
+        self._breaker = breaker
+
+    async def push_audio(self, chunk: AudioChunk) -> None:
+        await self._inner.push_audio(chunk)
+
+    async def finalize(self) -> None:
+        await self._inner.finalize()
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    async def events(self) -> AsyncIterator[SttEvent]:
+        try:
+            async for event in self._inner.events():
+                yield event
+        except ProviderError:
+            self._breaker.record_failure()
+            raise
