@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 
 from voice_agent.adapters.audio.signal import rms
+from voice_agent.adapters.event_channel import EventChannel
 from voice_agent.application.ports.errors import ProviderUnavailable
 from voice_agent.application.ports.stt import (
     FinalTranscript,
@@ -18,8 +19,6 @@ from voice_agent.application.ports.stt import (
     UtteranceEnded,
 )
 from voice_agent.domain.audio import AudioChunk
-
-_CLOSED = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,7 @@ class ScriptedSttSession:
     def __init__(self, owner: ScriptedSpeechToText) -> None:
         self._owner = owner
         self._settings = owner.settings
-        self._queue: asyncio.Queue[SttEvent | object] = asyncio.Queue()
+        self._events: EventChannel[SttEvent] = EventChannel()
         self._loop = asyncio.get_running_loop()
         self._in_speech = False
         self._current: str | None = None
@@ -103,16 +102,10 @@ class ScriptedSttSession:
         for handle in (self._pending_final, self._interim_timer, self._failure):
             if handle is not None:
                 handle.cancel()
-        self._queue.put_nowait(_CLOSED)
+        self._events.close()
 
-    async def events(self) -> AsyncIterator[SttEvent]:
-        while True:
-            item = await self._queue.get()
-            if item is _CLOSED:
-                return
-            if isinstance(item, Exception):
-                raise item
-            yield item  # type: ignore[misc]
+    def events(self) -> AsyncIterator[SttEvent]:
+        return self._events.stream()
 
     def _on_voice(self, seconds: float) -> None:
         if self._pending_final is not None:  # the caller went on: same utterance
@@ -123,7 +116,7 @@ class ScriptedSttSession:
             self._speech_seconds = 0.0
             self._revealed = 0
             self._loop.call_later(
-                self._settings.speech_started_latency_s, self._queue.put_nowait, SpeechStarted()
+                self._settings.speech_started_latency_s, self._events.put, SpeechStarted()
             )
             self._schedule_interim()
         self._in_speech = True
@@ -141,7 +134,7 @@ class ScriptedSttSession:
         visible = min(len(words), int(self._speech_seconds * self._settings.words_per_second))
         if visible > self._revealed:
             self._revealed = visible
-            self._queue.put_nowait(InterimTranscript(" ".join(words[:visible])))
+            self._events.put(InterimTranscript(" ".join(words[:visible])))
         self._schedule_interim()
 
     def _emit_final(self) -> None:
@@ -149,10 +142,10 @@ class ScriptedSttSession:
             return
         if self._interim_timer is not None:
             self._interim_timer.cancel()
-        self._queue.put_nowait(FinalTranscript(self._current, speech_final=True))
-        self._queue.put_nowait(UtteranceEnded())
+        self._events.put(FinalTranscript(self._current, speech_final=True))
+        self._events.put(UtteranceEnded())
         self._current = None
         self._pending_final = None
 
     def _fail(self) -> None:
-        self._queue.put_nowait(ProviderUnavailable("fake-stt", "stream dropped"))
+        self._events.fail(ProviderUnavailable("fake-stt", "stream dropped"))

@@ -21,6 +21,7 @@ import numpy as np
 from faster_whisper import WhisperModel
 
 from voice_agent.adapters.audio.signal import StreamResampler, to_int16
+from voice_agent.adapters.event_channel import EventChannel
 from voice_agent.adapters.local.silero import SileroVoiceActivityDetector
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.application.ports.errors import ProviderUnavailable
@@ -39,7 +40,6 @@ PROVIDER = "whisper"
 RATE = 16000
 PRE_ROLL_S = 0.3
 MAX_UTTERANCE_S = 30.0
-_CLOSED = object()
 
 
 class WhisperSpeechToText:
@@ -99,7 +99,7 @@ class WhisperSession:
         self._recent = np.zeros(0, dtype=np.float32)
         """The last audio heard: the pre-roll while silent, the utterance while speaking."""
         self._speaking = False
-        self._queue: asyncio.Queue[SttEvent | Exception | object] = asyncio.Queue()
+        self._events: EventChannel[SttEvent] = EventChannel()
         self._pending: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -128,22 +128,16 @@ class WhisperSession:
         self._closed = True
         for task in self._pending:
             task.cancel()
-        self._queue.put_nowait(_CLOSED)
+        self._events.close()
 
-    async def events(self) -> AsyncIterator[SttEvent]:
-        while True:
-            item = await self._queue.get()
-            if item is _CLOSED:
-                return
-            if isinstance(item, Exception):
-                raise item
-            yield item  # type: ignore[misc]
+    def events(self) -> AsyncIterator[SttEvent]:
+        return self._events.stream()
 
     def _start_utterance(self, ago: float) -> None:
         self._speaking = True
         keep = int((ago + PRE_ROLL_S) * RATE)
         self._recent = self._recent[-keep:]
-        self._queue.put_nowait(SpeechStarted())
+        self._events.put(SpeechStarted())
 
     def _end_utterance(self, *, keep_tail_s: float) -> None:
         self._speaking = False
@@ -158,10 +152,10 @@ class WhisperSession:
         try:
             text = await self._owner.transcribe(utterance)
         except ProviderUnavailable as error:
-            self._queue.put_nowait(error)
+            self._events.fail(error)
             return
-        self._queue.put_nowait(FinalTranscript(text, speech_final=True))
-        self._queue.put_nowait(UtteranceEnded())
+        self._events.put(FinalTranscript(text, speech_final=True))
+        self._events.put(UtteranceEnded())
 
     def _trim(self) -> None:
         limit = int((MAX_UTTERANCE_S if self._speaking else PRE_ROLL_S + 1.0) * RATE)
