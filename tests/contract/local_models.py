@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from functools import cache
 
 import numpy as np
 
 from voice_agent.adapters.audio.signal import resample, to_int16
+from voice_agent.adapters.local.llama import LlamaCppLanguageModel
 from voice_agent.adapters.local.piper import PiperTextToSpeech
-from voice_agent.application.ports.tts import SynthesizedAudio
 from voice_agent.domain.audio import AudioChunk
 
 SENTENCE = "Hello, I would like to book a table for two people tonight."
@@ -21,22 +19,15 @@ def piper() -> PiperTextToSpeech:
     return PiperTextToSpeech.load()
 
 
-async def _one(text: str) -> AsyncIterator[str]:
-    yield text
+@cache
+def smollm2() -> LlamaCppLanguageModel:
+    return LlamaCppLanguageModel.load()
 
 
 def spoken(text: str, rate: int = 16000) -> AudioChunk:
     """`text` spoken by Piper at `rate`, with leading and trailing silence trimmed."""
-
-    async def render() -> AudioChunk:
-        audio = AudioChunk(b"", rate)
-        async for event in piper().synthesize(_one(text), sample_rate=rate):
-            if isinstance(event, SynthesizedAudio):
-                audio = audio + event.chunk
-        return audio
-
-    audio = asyncio.run(render())
+    audio = resample(piper().render_blocking(text), rate)
     samples = to_int16(audio)
     loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 500)
     trimmed = samples[loud[0] : loud[-1] + 1]
-    return resample(AudioChunk(trimmed.astype("<i2").tobytes(), rate), rate)
+    return AudioChunk(trimmed.astype("<i2").tobytes(), rate)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from voice_agent.entrypoints.settings import DEFAULT_GREETING
+
 TURNS_BEFORE_KILL = 4
 
 
@@ -83,7 +85,7 @@ def test_sigkill_mid_call_keeps_completed_turns_and_the_next_start_aborts_the_ca
     killed_id = calls[0][0]
     kept = [text for call_id, text in turns if call_id == killed_id]
     assert len(kept) >= TURNS_BEFORE_KILL
-    assert kept[:2] == ["Hello, thanks for calling. How can I help you today?", questions[0]]
+    assert kept[:2] == [DEFAULT_GREETING, questions[0]]
 
     short_call = tmp_path / "short.yaml"
     short_call.write_text(yaml.safe_dump({"caller": [{"hang_up": True, "at": 0.1}]}))

@@ -8,13 +8,16 @@ import json
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from voice_agent.adapters.observability.logging import CallLogContext, configure_logging
 from voice_agent.adapters.sqlalchemy import Database, SchemaBehindError
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import Call
 from voice_agent.entrypoints.container import Container
+
+if TYPE_CHECKING:
+    from voice_agent.entrypoints.file_call import FileCall as FileCallResult
 from voice_agent.entrypoints.report import call_as_json, call_as_text
 from voice_agent.entrypoints.scenario import Scenario, ScenarioError, load_scenario
 from voice_agent.entrypoints.scripted_call import build_scripted_call, run_fast_forwarded
@@ -24,8 +27,13 @@ T = TypeVar("T")
 
 
 def _call(args: argparse.Namespace) -> int:
-    if args.script is None:
-        print("voice-agent call: give --script SCENARIO.yaml", file=sys.stderr)
+    if (args.script is None) == (args.wav is None):
+        print("voice-agent call: give CALLER.wav or --script SCENARIO.yaml", file=sys.stderr)
+        return 2
+    if args.wav is not None:
+        return _file_call(args)
+    if args.out is not None:
+        print("voice-agent call: --out needs CALLER.wav", file=sys.stderr)
         return 2
     try:
         scenario = load_scenario(Path(args.script))
@@ -40,10 +48,53 @@ def _call(args: argparse.Namespace) -> int:
     except SchemaBehindError as error:
         print(f"voice-agent call: {error}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(call_as_json(call)))
-    else:
-        print(call_as_text(call))
+    _print_call(call, as_json=args.json)
+    return 0
+
+
+def _print_call(call: Call, *, as_json: bool) -> None:
+    print(json.dumps(call_as_json(call)) if as_json else call_as_text(call))
+
+
+def _file_call(args: argparse.Namespace) -> int:
+    """A WAV caller on the local stack, in real time; the agent's side to `--out`."""
+    from voice_agent.adapters.audio.wav import BadWavFile, write_wav
+    from voice_agent.entrypoints.file_call import NoSpeechInFile, run_file_call
+    from voice_agent.entrypoints.local_stack import LocalModels
+
+    if args.stack != "local":
+        print(
+            f"voice-agent call: CALLER.wav runs on --stack local, not {args.stack}", file=sys.stderr
+        )
+        return 2
+    container = Container()
+    wav = Path(args.wav)
+    if not wav.is_file():
+        print(f"voice-agent call: {wav}: no such file", file=sys.stderr)
+        return 2
+    models = LocalModels.load()
+
+    async def main() -> FileCallResult:
+        database: Database | None = None
+        repository: CallRepository = container.repository()
+        if args.store:
+            database, repository = await open_call_store(container.settings().database_url)
+        try:
+            return await run_file_call(
+                wav, models, container.session_config(), repository, (CallLogContext(),)
+            )
+        finally:
+            if database is not None:
+                await database.dispose()
+
+    try:
+        result = asyncio.run(main())
+    except (BadWavFile, NoSpeechInFile, SchemaBehindError) as error:
+        print(f"voice-agent call: {error}", file=sys.stderr)
+        return 2
+    if args.out is not None:
+        write_wav(Path(args.out), result.transport.agent_audio())
+    _print_call(result.call, as_json=args.json)
     return 0
 
 
@@ -112,7 +163,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voice-agent", description="A telephone voice agent.")
     commands = parser.add_subparsers(dest="command", required=True)
     call = commands.add_parser("call", help="run one whole call and print its transcript")
+    call.add_argument(
+        "wav",
+        nargs="?",
+        metavar="CALLER.wav",
+        help="a recorded caller (16-bit PCM): utterances separated by pauses, each played "
+        "after the agent's reply; runs in real time on the local models",
+    )
     call.add_argument("--script", metavar="SCENARIO.yaml", help="a scripted call on fakes")
+    call.add_argument(
+        "--stack", choices=["local"], default="local", help="the models a CALLER.wav call uses"
+    )
+    call.add_argument("--out", metavar="AGENT.wav", help="write the agent's side of the call")
     call.add_argument("--json", action="store_true", help="print one JSON object")
     call.add_argument(
         "--realtime", action="store_true", help="run on the wall clock instead of fast-forwarding"

@@ -6,7 +6,6 @@ Tests swap adapters with `container.<provider>.override(...)`, never by patching
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from dependency_injector import containers, providers
 
@@ -21,14 +20,10 @@ from voice_agent.entrypoints.stack import choose_stack
 def session_config(settings: Settings) -> SessionConfig:
     engine = settings.engine
     base = SessionConfig()
-    prompt = (
-        Path(settings.system_prompt_file).read_text(encoding="utf-8").strip()
-        if settings.system_prompt_file
-        else base.system_prompt
-    )
     return dataclasses.replace(
         base,
-        system_prompt=prompt,
+        system_prompt=settings.persona,
+        prompts=dataclasses.replace(base.prompts, greeting=settings.greeting),
         end_of_turn=EndOfTurnPolicy(
             min_delay_s=engine.min_endpointing_delay_s,
             max_delay_s=engine.max_endpointing_delay_s,

@@ -7,8 +7,9 @@ provider names like `DEEPGRAM_API_KEY`). Add a group per concern; keep secrets a
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from voice_agent.entrypoints.cloud_settings import (
@@ -16,6 +17,9 @@ from voice_agent.entrypoints.cloud_settings import (
     ProviderPrices,
     ResilienceSettings,
 )
+
+DEFAULT_PERSONA = Path(__file__).parent / "personas" / "receptionist.txt"
+DEFAULT_GREETING = "Thank you for calling Maple Street Dental, this is Sam. How can I help you?"
 
 
 class StackName(StrEnum):
@@ -83,8 +87,43 @@ class Settings(BaseSettings):
     """Bearer token protecting `/calls`; those endpoints answer 401 while it is unset."""
     log_json: bool = Field(False, validation_alias=AliasChoices("LOG_JSON", "log_json"))
     """JSON log lines (production) instead of console lines (development)."""
-    system_prompt_file: str | None = None
-    """A file holding the agent's persona (system prompt); a built-in one otherwise."""
+    system_prompt_file: FilePath = Field(
+        DEFAULT_PERSONA,
+        validation_alias=AliasChoices("SYSTEM_PROMPT_FILE", "system_prompt_file"),
+    )
+    """The agent's persona (system prompt); by default the receptionist of a fictional
+    dental practice (`src/voice_agent/entrypoints/personas/receptionist.txt`). Keep it tight
+    for the local model: SmolLM2-135M follows short, factual prompts best."""
+    greeting: str = Field(
+        DEFAULT_GREETING,
+        min_length=1,
+        max_length=300,
+        validation_alias=AliasChoices("GREETING", "greeting"),
+    )
+    """The agent's first words (spoken without the model): match it to the persona."""
+    web_phone_max_calls: int = Field(
+        4,
+        ge=1,
+        le=1000,
+        validation_alias=AliasChoices("WEB_PHONE_MAX_CALLS", "web_phone_max_calls"),
+    )
+    """Simultaneous web phone calls; the next caller gets a busy error (see docs/performance.md
+    for what the local stack sustains on two cores)."""
+
+    @field_validator("system_prompt_file")
+    @classmethod
+    def _persona_is_readable_text(cls, path: Path) -> Path:
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"cannot read the persona file {path}: {error}") from None
+        if not text:
+            raise ValueError(f"the persona file {path} is empty")
+        return path
+
+    @property
+    def persona(self) -> str:
+        return self.system_prompt_file.read_text(encoding="utf-8").strip()
 
     @property
     def provider_keys(self) -> ProviderKeys:

@@ -1,21 +1,33 @@
-"""The HTTP server process: the API today, the agent's web phone alongside it."""
+"""The HTTP server process: the API, and the agent's web phone (`/` and `/ws`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr, ValidationError
 
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.adapters.sqlalchemy import Database
+from voice_agent.adapters.web.transport import SAMPLE_RATE
+from voice_agent.application.ports.observer import EventSink
+from voice_agent.application.ports.repository import CallRepository
+from voice_agent.application.session.call_session import SessionPorts
 from voice_agent.entrypoints.api import ApiDependencies, create_app
 from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker
-from voice_agent.entrypoints.settings import Settings
+from voice_agent.entrypoints.container import session_config
+from voice_agent.entrypoints.phone import StarletteSocket, WebPhone
+from voice_agent.entrypoints.settings import Settings, StackName
 from voice_agent.entrypoints.stack import StackChoice, choose_stack
 from voice_agent.entrypoints.store import open_call_store
+
+STATIC = Path(__file__).parent / "static"
 
 
 def config_status(settings: Settings, stack: StackChoice) -> dict[str, Any]:
@@ -81,21 +93,49 @@ def health_checker(database: Database, stack: StackChoice) -> HealthChecker:
     return HealthChecker(probes)
 
 
+StackPorts = Callable[[CallRepository, Sequence[EventSink]], SessionPorts]
+
+
+async def load_stack(settings: Settings, stack: StackChoice) -> StackPorts | None:
+    """Load the models the stack runs on (once per process); None if the web phone cannot
+    run on it."""
+    if stack.name is StackName.LOCAL:
+        from voice_agent.entrypoints.local_stack import LocalModels
+
+        models = await asyncio.to_thread(LocalModels.load)
+        await models.warm(session_config(settings), SAMPLE_RATE)
+        return models.ports_factory
+    return None
+
+
 def create_server_app(settings: Settings | None = None) -> FastAPI:
     """The app uvicorn serves: opens the call store at start-up (refusing a schema that is
-    behind, closing calls a dead process left active) and closes it at shutdown."""
+    behind, closing calls a dead process left active), loads the stack's models, and closes
+    the store at shutdown."""
     try:
         settings = settings or Settings()
     except ValidationError as error:
         raise SystemExit(f"invalid configuration: {error}") from error
     stack = choose_stack(settings)
     metrics = PrometheusMetrics()
-    database: Database | None = None
+    phone: WebPhone | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal database
+        nonlocal phone
         database, repository = await open_call_store(settings.database_url)
+        ports = await load_stack(settings, stack)
+        if ports is not None:
+
+            def call_ports(sinks: Sequence[EventSink]) -> SessionPorts:
+                return ports(repository, [*sinks, metrics])
+
+            phone = WebPhone(
+                call_ports,
+                session_config(settings),
+                stack.name.value,
+                max_calls=settings.web_phone_max_calls,
+            )
         api = create_app(
             ApiDependencies(
                 repository=repository,
@@ -111,4 +151,22 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await database.dispose()
 
-    return FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.get("/", include_in_schema=False)
+    async def web_phone_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.websocket("/ws")
+    async def web_phone_call(websocket: WebSocket) -> None:
+        await websocket.accept()
+        if phone is None:
+            await websocket.send_json(
+                {"type": "error", "message": f"the {stack.name.value} stack has no web phone"}
+            )
+            await websocket.close()
+            return
+        await phone.handle(StarletteSocket(websocket))
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -96,10 +96,13 @@ class InMemoryCallTransport:
         self._caller_task = asyncio.create_task(self._run_caller(), name="scripted-caller")
         deadline = loop.time()
         while not self._ended.is_set():
-            now = loop.time()
-            yield self._speech_frame if now < self._speaking_until else self._silent_frame
+            yield self._caller_frame(speaking=loop.time() < self._speaking_until)
             deadline += self._frame_s
             await asyncio.sleep(max(0.0, deadline - loop.time()))
+
+    def _caller_frame(self, *, speaking: bool) -> AudioChunk:
+        """The caller's next frame: a tone while speaking (subclasses play recordings)."""
+        return self._speech_frame if speaking else self._silent_frame
 
     async def events(self) -> AsyncIterator[TransportEvent]:
         while True:

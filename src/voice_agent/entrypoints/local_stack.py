@@ -1,0 +1,80 @@
+"""The embedded local stack: Whisper tiny.en, SmolLM2-135M, Piper and Silero, loaded once per
+process (with progress on stderr) and shared by every call."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from voice_agent.adapters.clock import LoopClock
+from voice_agent.adapters.local.llama import LlamaCppLanguageModel
+from voice_agent.adapters.local.piper import PiperTextToSpeech
+from voice_agent.adapters.local.silero import SileroVoiceActivityDetector
+from voice_agent.adapters.local.whisper import WhisperSpeechToText
+from voice_agent.application.ports.observer import EventSink
+from voice_agent.application.ports.repository import CallRepository
+from voice_agent.application.session.call_session import SessionPorts
+from voice_agent.application.session.canned import CannedSpeech
+from voice_agent.application.session.config import SessionConfig
+
+Progress = Callable[[str], None]
+
+
+def print_progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass
+class LocalModels:
+    stt: WhisperSpeechToText
+    llm: LlamaCppLanguageModel
+    tts: PiperTextToSpeech
+    vad: SileroVoiceActivityDetector
+    canned: CannedSpeech
+    load_seconds: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, progress: Progress = print_progress) -> LocalModels:
+        """Load the four models (about 1.5 s in all, longer on a cold disk cache)."""
+        seconds: dict[str, float] = {}
+
+        def step(name: str, load: Callable[[], object]) -> object:
+            progress(f"loading {name} ...")
+            started = time.perf_counter()
+            model = load()
+            seconds[name] = time.perf_counter() - started
+            progress(f"loaded {name} in {seconds[name]:.2f} s")
+            return model
+
+        vad = step("Silero VAD", SileroVoiceActivityDetector)
+        stt = step("Whisper tiny.en (speech to text)", WhisperSpeechToText.load)
+        llm = step("SmolLM2-135M (language model)", LlamaCppLanguageModel.load)
+        tts = step("Piper en_US joe (text to speech)", PiperTextToSpeech.load)
+        assert isinstance(vad, SileroVoiceActivityDetector)
+        assert isinstance(stt, WhisperSpeechToText)
+        assert isinstance(llm, LlamaCppLanguageModel)
+        assert isinstance(tts, PiperTextToSpeech)
+        return cls(stt, llm, tts, vad, CannedSpeech(tts), seconds)
+
+    async def warm(self, config: SessionConfig, sample_rate: int) -> None:
+        """Prefill the system prompt and render the canned lines before the first caller."""
+        await self.llm.warm(config.system_prompt)
+        for line in (config.prompts.greeting, config.prompts.apology):
+            await self.canned.prepare(line, sample_rate)
+
+    def ports_factory(
+        self, repository: CallRepository, sinks: Sequence[EventSink] = ()
+    ) -> SessionPorts:
+        """One call's ports: the shared models, a fresh clock and the call's sinks."""
+        return SessionPorts(
+            stt=self.stt,
+            llm=self.llm,
+            tts=self.tts,
+            vad=self.vad,
+            repository=repository,
+            clock=LoopClock(),
+            canned=self.canned,
+            sinks=sinks,
+        )

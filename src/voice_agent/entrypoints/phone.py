@@ -1,0 +1,105 @@
+"""The web phone's server side: one call per WebSocket connection, on the process's stack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from voice_agent.adapters.observability.logging import CallLogContext
+from voice_agent.adapters.web.transport import (
+    SAMPLE_RATE,
+    PhoneSocket,
+    ProtocolError,
+    WebSocketCallTransport,
+)
+from voice_agent.application.ports.observer import EventSink
+from voice_agent.application.session.call_session import CallSession, SessionPorts
+from voice_agent.application.session.config import SessionConfig
+from voice_agent.domain.call import Call
+
+log = logging.getLogger(__name__)
+
+PortsFactory = Callable[[Sequence[EventSink]], SessionPorts]
+"""Builds one call's ports, given the event sinks the call must publish to."""
+
+
+class StarletteSocket:
+    """`PhoneSocket` over Starlette's WebSocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+
+    async def receive(self) -> bytes | str | None:
+        try:
+            message = await self._ws.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return None
+        if message["type"] == "websocket.disconnect":
+            return None
+        if message.get("bytes") is not None:
+            data: bytes = message["bytes"]
+            return data
+        text: str = message.get("text") or ""
+        return text
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self._ws.send_bytes(data)
+
+    async def send_text(self, data: str) -> None:
+        await self._ws.send_text(data)
+
+    async def close(self, code: int = 1000) -> None:
+        await self._ws.close(code)
+
+
+@dataclass
+class WebPhone:
+    """Answers web phone connections: at most `max_calls` at once (the next caller hears a
+    busy signal: an error message and a closed socket), each a full `CallSession`."""
+
+    ports: PortsFactory
+    config: SessionConfig
+    stack: str
+    max_calls: int = 4
+    sinks: Sequence[EventSink] = ()
+    active: set[str] = field(default_factory=set)
+
+    async def handle(self, socket: PhoneSocket) -> Call | None:
+        transport = WebSocketCallTransport(socket)
+        try:
+            await transport.answer()
+        except (ProtocolError, TimeoutError, ConnectionError) as error:
+            log.info("web phone connection refused: %s", error)
+            await transport.aclose()
+            return None
+        if len(self.active) >= self.max_calls:
+            transport.send(
+                {"type": "error", "message": f"busy: {self.max_calls} calls already in progress"}
+            )
+            await transport.aclose(reason="busy")
+            return None
+        sinks: list[EventSink] = [transport.notify, CallLogContext(), *self.sinks]
+        session = CallSession(transport, self.ports(sinks), self.config)
+        self.active.add(session.call.id)
+        transport.send(
+            {
+                "type": "ready",
+                "call_id": session.call.id,
+                "sample_rate": SAMPLE_RATE,
+                "stack": self.stack,
+            }
+        )
+        try:
+            call = await session.run()
+        except asyncio.CancelledError:
+            await transport.aclose(reason="server_shutdown")
+            raise
+        finally:
+            self.active.discard(session.call.id)
+        reason = call.end_reason.value if call.end_reason else "ended"
+        await transport.aclose(reason=reason)
+        return call

@@ -1,0 +1,73 @@
+"""The real thing: headless Chromium opens the web phone served by `voice-agent serve` on
+the local stack, presses Call, and its fake microphone (espeak-ng speech) talks to the agent.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.agent_server import AgentServer, agent_server
+from tests.browser.chromium import chromium
+from voice_agent.adapters.audio.wav import read_wav, write_wav
+from voice_agent.domain.audio import AudioChunk
+
+pytestmark = pytest.mark.slow
+GREETING_ROOM_S = 7.0
+"""Silence before the caller speaks: the greeting (about 4.5 s) plays out first."""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:
+    with agent_server(tmp_path_factory.mktemp("browser-phone")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def caller_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("caller")
+    speech = folder / "speech.wav"
+    subprocess.run(
+        ["espeak-ng", "-s", "150", "-w", str(speech), "Hello, are you open on Saturday?"],
+        check=True,
+    )
+    said = read_wav(speech, 16000)
+    caller = folder / "caller.wav"
+    write_wav(
+        caller,
+        AudioChunk.silence(GREETING_ROOM_S, 16000) + said + AudioChunk.silence(15.0, 16000),
+    )
+    return caller
+
+
+async def test_a_call_from_the_browser_is_heard_and_answered(
+    server: AgentServer, caller_wav: Path
+) -> None:
+    async with chromium(fake_audio=caller_wav, loop_audio=False) as browser:
+        page = await browser.open(server.url + "/")
+        await page.evaluate("window.phone.call()")
+        await page.wait_for("window.phone.callId !== null && window.phone.stack === 'local'")
+        await page.wait_for("window.phone.transcripts.some(t => t.role === 'caller')", timeout_s=60)
+        caller = await page.evaluate(
+            "window.phone.transcripts.filter(t => t.role === 'caller')[0].text"
+        )
+        assert "saturday" in str(caller).lower()
+        await page.wait_for(
+            "window.phone.transcripts.filter(t => t.role === 'agent').length >= 2"
+            " && window.phone.latencies.length >= 1",
+            timeout_s=60,
+        )
+        latency = await page.evaluate("window.phone.latencies[0].voice_to_voice_ms")
+        assert 0 < float(latency) < 3000
+        shown = await page.evaluate("document.getElementById('transcript').innerText")
+        assert "Maple Street Dental" in str(shown)
+        assert "ms voice to voice" in str(shown)
+        played = await page.evaluate("window.phone.samplesPlayed")
+        assert int(played) > 16000 * 5, "the greeting and the answer must have been played"
+        await page.evaluate("window.phone.hangUp()")
+        await page.wait_for("window.phone.ended === true")
+        assert await page.evaluate("window.phone.endReason") == "caller_hung_up"
+        assert page.errors == [], page.console_text()

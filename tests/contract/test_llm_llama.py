@@ -1,0 +1,94 @@
+"""The LLM contract for SmolLM2 on llama.cpp, plus what makes it fast: the KV cache kept warm
+across a call's turns, and across calls taking turns on the one model."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.contract.llm_contract import PROMPT, LanguageModelContract
+from tests.contract.local_models import smollm2
+from voice_agent.adapters.local.llama import LlamaCppLanguageModel, SamplingSettings, chatml
+from voice_agent.application.ports.llm import LlmEvent, TextDelta, UsageReport
+from voice_agent.domain.history import ChatMessage, MessageRole
+
+SYSTEM = ChatMessage(MessageRole.SYSTEM, "You are a polite receptionist. Answer in one sentence.")
+
+
+@pytest.fixture
+def llm() -> LlamaCppLanguageModel:
+    return smollm2()
+
+
+class TestLlamaCppLanguageModel(LanguageModelContract):
+    pass
+
+
+async def reply(llm: LlamaCppLanguageModel, messages: list[ChatMessage]) -> tuple[str, int]:
+    """The reply text and how many prompt tokens came from the cache."""
+    before = llm.cache_hits
+    events: list[LlmEvent] = [e async for e in llm.stream(messages)]
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    return text, llm.cache_hits - before
+
+
+def prompt_tokens(llm: LlamaCppLanguageModel, messages: list[ChatMessage]) -> int:
+    return len(llm._llama.tokenize(chatml(messages).encode(), add_bos=False, special=True))
+
+
+async def test_the_next_turn_reuses_the_previous_prompt_and_reply_from_the_cache(
+    llm: LlamaCppLanguageModel,
+) -> None:
+    dialogue = [SYSTEM, ChatMessage(MessageRole.USER, "Hello, are you open on Monday?")]
+    first, _ = await reply(llm, dialogue)
+    dialogue += [
+        ChatMessage(MessageRole.ASSISTANT, first),
+        ChatMessage(MessageRole.USER, "And how late?"),
+    ]
+    _, reused = await reply(llm, dialogue)
+    assert reused >= prompt_tokens(llm, dialogue[:2]), "turn 1's prompt must not be re-evaluated"
+
+
+async def test_calls_taking_turns_get_their_own_prefix_back(llm: LlamaCppLanguageModel) -> None:
+    a = [SYSTEM, ChatMessage(MessageRole.USER, "I would like to book a cleaning.")]
+    b = [
+        ChatMessage(MessageRole.SYSTEM, "You are a pirate. Speak like one, briefly."),
+        ChatMessage(MessageRole.USER, "Where is the treasure buried?"),
+    ]
+    a.append(ChatMessage(MessageRole.ASSISTANT, (await reply(llm, a))[0]))
+    await reply(llm, b)  # the other call evicts a's dialogue from the live cache
+    a.append(ChatMessage(MessageRole.USER, "Tomorrow morning, please."))
+    _, reused = await reply(llm, a)
+    assert reused >= prompt_tokens(llm, a[:2])
+
+
+async def test_usage_counts_prompt_and_reply_tokens(llm: LlamaCppLanguageModel) -> None:
+    events = [e async for e in llm.stream(PROMPT)]
+    usage = [e for e in events if isinstance(e, UsageReport)]
+    deltas = [e for e in events if isinstance(e, TextDelta)]
+    assert len(usage) == 1
+    assert usage[0].prompt_tokens == prompt_tokens(llm, list(PROMPT))
+    assert usage[0].completion_tokens >= len(deltas) > 0
+
+
+async def test_replies_stop_after_the_sentence_limit() -> None:
+    llm = smollm2()
+    one = LlamaCppLanguageModel(llm._llama, sampling=SamplingSettings(max_sentences=1))
+    ask = [SYSTEM, ChatMessage(MessageRole.USER, "Tell me everything about your clinic.")]
+    text, _ = await reply(one, ask)
+    assert text.strip()
+    body = text.strip()[:-1]
+    assert not any(mark + " " in body for mark in ".!?"), text
+
+
+async def test_a_dialogue_longer_than_the_window_drops_its_oldest_turns() -> None:
+    small = LlamaCppLanguageModel.load(context_tokens=256)
+    long_dialogue = [SYSTEM]
+    for i in range(20):
+        long_dialogue += [
+            ChatMessage(MessageRole.USER, f"Question number {i}: are you open today?"),
+            ChatMessage(MessageRole.ASSISTANT, "Yes, we are open from eight to six."),
+        ]
+    long_dialogue.append(ChatMessage(MessageRole.USER, "Thanks. One more thing?"))
+    assert prompt_tokens(small, long_dialogue) > 256
+    text, _ = await reply(small, long_dialogue)
+    assert text.strip()

@@ -1,0 +1,174 @@
+"""The web phone end to end on the local stack: a client speaking the documented WebSocket
+protocol, with Piper speech as the caller's microphone, talks to `voice-agent serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.agent_server import AgentServer, agent_server
+from tests.contract.local_models import spoken
+from voice_agent.domain.audio import AudioChunk
+
+FRAME_BYTES = 640  # 20 ms at 16 kHz, 16-bit mono
+WAIT_S = 60.0
+API_KEY = "web-phone-test-key"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:
+    with agent_server(tmp_path_factory.mktemp("web-phone"), {"API_KEY": API_KEY}) as running:
+        yield running
+
+
+class PhoneClient:
+    """A web phone client: a microphone that sends a 20 ms frame every 20 ms (speech when
+    given some, silence otherwise), and a record of everything the server sent."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.controls: list[dict[str, Any]] = []
+        self.audio_bytes = 0
+        self._speech = bytearray()
+        self._changed = asyncio.Condition()
+
+    def say(self, audio: AudioChunk) -> None:
+        assert audio.sample_rate == 16000
+        self._speech += audio.pcm
+
+    @property
+    def speaking(self) -> bool:
+        return bool(self._speech)
+
+    async def microphone(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while not self.ws.closed:
+            frame = bytes(self._speech[:FRAME_BYTES]).ljust(FRAME_BYTES, b"\0")
+            del self._speech[:FRAME_BYTES]
+            await self.ws.send_bytes(frame)
+            due += 0.02
+            await asyncio.sleep(max(0.0, due - loop.time()))  # a microphone's real-time pace
+
+    async def listen(self) -> None:
+        async for message in self.ws:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self.controls.append(json.loads(message.data))
+            elif message.type == aiohttp.WSMsgType.BINARY:
+                self.audio_bytes += len(message.data)
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def wait_until(self, what: str, condition: Callable[[], bool]) -> None:
+        try:
+            async with asyncio.timeout(WAIT_S), self._changed:
+                await self._changed.wait_for(condition)
+        except TimeoutError:
+            raise AssertionError(f"timed out waiting for {what}; got {self.controls}") from None
+
+    def of(self, kind: str, **fields: object) -> list[dict[str, Any]]:
+        return [
+            c
+            for c in self.controls
+            if c["type"] == kind and all(c.get(k) == v for k, v in fields.items())
+        ]
+
+    async def hang_up(self) -> None:
+        await self.ws.send_str(json.dumps({"type": "hangup"}))
+        await self.wait_until("the call to end", lambda: bool(self.of("ended")))
+
+
+@pytest.fixture
+async def phone(server: AgentServer) -> AsyncIterator[PhoneClient]:
+    async with aiohttp.ClientSession() as http, http.ws_connect(server.ws_url) as ws:
+        client = PhoneClient(ws)
+        listening = asyncio.create_task(client.listen())
+        await ws.send_str(json.dumps({"type": "start"}))
+        await client.wait_until("ready", lambda: bool(client.of("ready")))
+        microphone = asyncio.create_task(client.microphone())
+        try:
+            yield client
+        finally:
+            await ws.close()
+            for task in (microphone, listening):
+                task.cancel()
+            await asyncio.gather(microphone, listening, return_exceptions=True)
+
+
+def agent_turns(client: PhoneClient) -> list[dict[str, Any]]:
+    return client.of("transcript", role="agent")
+
+
+async def test_a_caller_talks_to_the_agent_and_the_call_is_stored(
+    phone: PhoneClient, server: AgentServer
+) -> None:
+    ready = phone.of("ready")[0]
+    assert ready["stack"] == "local"
+    assert ready["sample_rate"] == 16000
+    await phone.wait_until("the greeting", lambda: len(agent_turns(phone)) == 1)
+    assert "Maple Street Dental" in agent_turns(phone)[0]["text"]
+    greeting_audio = phone.audio_bytes
+    assert greeting_audio > 16000 * 2, "the greeting must be heard, not just transcribed"
+
+    for n, question in enumerate(("Are you open on Saturday?", "How much is a check-up?"), 2):
+        phone.say(spoken(question))
+        await phone.wait_until(
+            "the answer and its latency",
+            lambda n=n: len(agent_turns(phone)) == n and len(phone.of("latency")) == n - 1,  # type: ignore[misc]
+        )
+
+    callers = [c["text"].lower() for c in phone.of("transcript", role="caller")]
+    assert len(callers) == 2
+    assert "saturday" in callers[0]
+    assert "check" in callers[1]
+    latencies = phone.of("latency")
+    assert len(latencies) == 2
+    assert all(0 < lat["voice_to_voice_ms"] < 3000 for lat in latencies)
+    assert all(lat["stt_ms"] is not None and lat["llm_ttft_ms"] for lat in latencies)
+    assert phone.audio_bytes > greeting_audio
+    await phone.hang_up()
+    assert phone.of("ended")[0]["reason"] == "caller_hung_up"
+
+    async with aiohttp.ClientSession() as http:
+        response = await http.get(
+            f"{server.url}/calls/{phone.of('ready')[0]['call_id']}",
+            headers={"Authorization": f"Bearer {API_KEY}"},
+        )
+        stored = await response.json()
+    assert [t["role"] for t in stored["turns"]] == ["agent", "caller", "agent", "caller", "agent"]
+
+
+async def test_the_caller_can_cut_the_agent_off(phone: PhoneClient) -> None:
+    await phone.wait_until("the greeting to start playing", lambda: phone.audio_bytes > 16000)
+    phone.say(spoken("Sorry, can I book a cleaning for Tuesday?"))
+    await phone.wait_until("the client to be told to flush", lambda: bool(phone.of("clear")))
+    await phone.wait_until("the answer", lambda: len(agent_turns(phone)) == 2)
+    greeting, answer = agent_turns(phone)
+    assert greeting["interrupted"] is True
+    assert len(greeting["text"]) < len(
+        "Thank you for calling Maple Street Dental, this is Sam. How can I help you?"
+    )
+    assert answer["interrupted"] is False
+    caller = phone.of("transcript", role="caller")
+    assert "cleaning" in caller[0]["text"].lower()
+    await phone.hang_up()
+
+
+async def test_a_second_start_is_rejected_with_a_reason(phone: PhoneClient) -> None:
+    await phone.ws.send_str(json.dumps({"type": "start"}))
+    await phone.wait_until("an error", lambda: bool(phone.of("error")))
+    assert "already started" in phone.of("error")[0]["message"]
+    await phone.hang_up()
+
+
+def test_the_page_is_served(server: AgentServer, tmp_path: Path) -> None:
+    with urllib.request.urlopen(server.url + "/", timeout=10) as response:
+        page = response.read().decode()
+    assert "<button" in page

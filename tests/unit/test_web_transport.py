@@ -1,0 +1,208 @@
+"""The web phone's transport over an in-memory socket: the protocol both ways, bad input
+rejected with a reason while the call goes on, barge-in clearing the client's buffer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from voice_agent.adapters.audio.signal import tone
+from voice_agent.adapters.web.transport import WebSocketCallTransport
+from voice_agent.application.ports.transport import DtmfPressed
+from voice_agent.domain.audio import AudioChunk
+from voice_agent.domain.events import StateChanged, TurnCompleted
+from voice_agent.domain.state import ConversationState
+from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
+
+pytestmark = pytest.mark.looptime
+
+
+class MemorySocket:
+    """The client's end: `incoming` is what the client sends, `sent` what it received."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[bytes | str | None] = asyncio.Queue()
+        self.sent: list[bytes | str] = []
+        self.closed = False
+        self.changed = asyncio.Event()
+
+    async def receive(self) -> bytes | str | None:
+        return await self.incoming.get()
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._got(data)
+
+    async def send_text(self, data: str) -> None:
+        self._got(data)
+
+    async def close(self, code: int = 1000) -> None:
+        self.closed = True
+
+    def _got(self, item: bytes | str) -> None:
+        self.sent.append(item)
+        self.changed.set()
+
+    def client_sends(self, message: dict[str, Any] | bytes | str) -> None:
+        self.incoming.put_nowait(json.dumps(message) if isinstance(message, dict) else message)
+
+    @property
+    def controls(self) -> list[dict[str, Any]]:
+        return [json.loads(m) for m in self.sent if isinstance(m, str)]
+
+    @property
+    def audio_bytes(self) -> int:
+        return sum(len(m) for m in self.sent if isinstance(m, bytes))
+
+    async def wait_for(self, kind: str) -> dict[str, Any]:
+        while True:
+            for control in self.controls:
+                if control["type"] == kind:
+                    return control
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), 5)
+
+
+@pytest.fixture
+async def line() -> AsyncIterator[tuple[WebSocketCallTransport, MemorySocket]]:
+    socket = MemorySocket()
+    transport = WebSocketCallTransport(socket)
+    socket.client_sends({"type": "start"})
+    await transport.answer()
+    yield transport, socket
+    await transport.aclose()
+
+
+async def next_frame(transport: WebSocketCallTransport) -> AudioChunk:
+    return await asyncio.wait_for(anext(transport.audio_frames()), 5)
+
+
+async def test_caller_audio_arrives_as_16khz_chunks(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+) -> None:
+    transport, socket = line
+    speech = tone(0.02, 16000)
+    socket.client_sends(speech.pcm)
+    frame = await next_frame(transport)
+    assert frame == AudioChunk(speech.pcm, 16000)
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (b"\x01\x02\x03", "even number of bytes"),
+        (bytes(40000), "exceeds"),
+        ("{not json", "must be JSON"),
+        ('["start"]', '"type" string'),
+        ({"type": "dance"}, "unknown message type 'dance'"),
+        ({"type": "dtmf", "digit": "x"}, "dtmf digit"),
+        ({"type": "start"}, "already started"),
+    ],
+)
+async def test_bad_messages_are_answered_with_a_reason_and_the_call_goes_on(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+    bad: bytes | str | dict[str, Any],
+    reason: str,
+) -> None:
+    transport, socket = line
+    socket.client_sends(bad)
+    error = await socket.wait_for("error")
+    assert reason in error["message"]
+    assert transport.rejected_messages == 1
+    good = tone(0.02, 16000)
+    socket.client_sends(good.pcm)
+    assert (await next_frame(transport)).pcm == good.pcm
+
+
+async def test_a_call_must_begin_with_start() -> None:
+    socket = MemorySocket()
+    transport = WebSocketCallTransport(socket)
+    socket.client_sends(b"\x00\x00")
+    with pytest.raises(ValueError, match="start"):
+        await transport.answer()
+    await transport.aclose()
+    assert socket.controls[0]["type"] == "error"
+    assert socket.closed
+
+
+async def test_dtmf_and_hang_up(line: tuple[WebSocketCallTransport, MemorySocket]) -> None:
+    transport, socket = line
+    socket.client_sends({"type": "dtmf", "digit": "7"})
+    events = transport.events()
+    assert await asyncio.wait_for(anext(events), 5) == DtmfPressed("7")
+    socket.client_sends({"type": "hangup"})
+    assert [f async for f in transport.audio_frames()] == []
+    assert [e async for e in events] == []
+    assert transport.hung_up_by == "caller"
+
+
+async def test_a_vanished_client_is_a_caller_hang_up(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+) -> None:
+    transport, socket = line
+    socket.incoming.put_nowait(None)
+    assert [f async for f in transport.audio_frames()] == []
+    assert transport.hung_up_by == "caller"
+
+
+async def test_agent_audio_is_paced_out_and_counted_as_played(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+) -> None:
+    transport, socket = line
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await transport.play(tone(0.5, 16000))
+    await transport.wait_played_out()
+    assert loop.time() - started == pytest.approx(0.5, abs=0.03)
+    assert transport.played_seconds == pytest.approx(0.5)
+    await asyncio.sleep(0)
+    assert socket.audio_bytes == 16000
+
+
+async def test_barge_in_stops_the_audio_and_tells_the_client_to_flush(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+) -> None:
+    transport, socket = line
+    await transport.play(tone(2.0, 16000))
+    await asyncio.sleep(0.3)
+    await transport.clear_audio()
+    await asyncio.sleep(1.0)
+    await socket.wait_for("clear")
+    assert transport.played_seconds == pytest.approx(0.3, abs=0.05)
+    assert socket.audio_bytes == pytest.approx(0.3 * 32000, abs=0.05 * 32000)
+
+
+async def test_the_client_sees_turns_latency_and_state(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+) -> None:
+    transport, socket = line
+    now = datetime.now(UTC)
+    agent = Turn(Role.AGENT, "We open at eight.", 1, now, latency=LatencyBreakdown(e2e_ms=812.0))
+    transport.notify(TurnCompleted("c1", 0.0, Turn(Role.CALLER, "When do you open?", 0, now)))
+    transport.notify(TurnCompleted("c1", 0.0, agent))
+    transport.notify(
+        StateChanged("c1", 0.0, ConversationState.THINKING, ConversationState.SPEAKING)
+    )
+    await socket.wait_for("state")
+    kinds = [(c["type"], c.get("role"), c.get("text")) for c in socket.controls]
+    assert kinds == [
+        ("transcript", "caller", "When do you open?"),
+        ("latency", None, None),
+        ("transcript", "agent", "We open at eight."),
+        ("state", None, None),
+    ]
+    assert socket.controls[1]["voice_to_voice_ms"] == 812.0
+    assert socket.controls[3]["state"] == "speaking"
+
+
+async def test_closing_tells_the_client_why(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+) -> None:
+    transport, socket = line
+    await transport.aclose(reason="caller_hung_up")
+    assert socket.controls[-1] == {"type": "ended", "reason": "caller_hung_up"}
+    assert socket.closed
