@@ -73,7 +73,7 @@ def caller_speech(models: LocalModels, questions: list[str]) -> list[AudioChunk]
 
 
 async def one_call(models: LocalModels, utterances: list[AudioChunk]) -> CallResult:
-    config = Container().session_config()
+    config = LocalModels.tune(Container().session_config())
     transport = WavCallerTransport(utterances, keep_played_audio=False)
     session = CallSession(transport, models.ports_factory(InMemoryCallRepository()), config)
     started = time.perf_counter()
@@ -106,7 +106,7 @@ def main() -> None:
     started = time.perf_counter()
     models = LocalModels.load(progress=lambda line: None)
     load_s = time.perf_counter() - started
-    config = Container().session_config()
+    config = LocalModels.tune(Container().session_config())
     asyncio.run(models.warm(config, 16000))
     ready_s = time.perf_counter() - started
     rss_loaded = rss_mb()

@@ -4,7 +4,8 @@ import pytest
 
 from tests.contract.local_models import SENTENCE, spoken
 from tests.contract.stt_contract import SpeechToTextContract
-from voice_agent.adapters.local.whisper import WhisperSpeechToText
+from voice_agent.adapters.local.whisper import WhisperSession, WhisperSpeechToText
+from voice_agent.application.ports.stt import FinalTranscript, UtteranceEnded
 from voice_agent.domain.audio import AudioChunk
 
 
@@ -30,3 +31,39 @@ def expected_words() -> list[str]:
 
 class TestWhisperSpeechToText(SpeechToTextContract):
     pass
+
+
+async def _transcripts(
+    stt: WhisperSpeechToText, audio: AudioChunk
+) -> tuple[list[str], WhisperSession]:
+    session = await stt.open_session()
+    for piece in audio.split(0.02):
+        await session.push_audio(piece)
+    finals: list[str] = []
+    async for event in session.events():
+        if isinstance(event, FinalTranscript):
+            finals.append(event.text)
+        if isinstance(event, UtteranceEnded):
+            break
+    await session.close()
+    return finals, session
+
+
+async def test_the_transcript_started_at_the_pause_is_the_one_used(
+    stt: WhisperSpeechToText,
+) -> None:
+    finals, session = await _transcripts(
+        stt, spoken("Are you open on Saturday?") + AudioChunk.silence(1.0, 16000)
+    )
+    assert "saturday" in finals[0].lower()
+    assert session.guesses_used == 1
+
+
+async def test_a_breath_mid_sentence_drops_the_early_guess(stt: WhisperSpeechToText) -> None:
+    breath = AudioChunk.silence(0.15, 16000)
+    audio = spoken("I would like to book") + breath + spoken("a cleaning on Tuesday.")
+    finals, session = await _transcripts(stt, audio + AudioChunk.silence(1.0, 16000))
+    assert len(finals) == 1
+    assert "book" in finals[0].lower()
+    assert "tuesday" in finals[0].lower()
+    assert session.guesses_dropped >= 1

@@ -172,3 +172,22 @@ def test_the_page_is_served(server: AgentServer, tmp_path: Path) -> None:
     with urllib.request.urlopen(server.url + "/", timeout=10) as response:
         page = response.read().decode()
     assert "<button" in page
+
+
+async def test_a_caller_beyond_the_limit_gets_busy_not_a_slow_agent(server: AgentServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        sockets = [await http.ws_connect(server.ws_url) for _ in range(3)]
+        try:
+            for ws in sockets:
+                await ws.send_str(json.dumps({"type": "start"}))
+            first = [json.loads((await ws.receive(timeout=WAIT_S)).data) for ws in sockets]
+            assert sorted(m["type"] for m in first) == ["error", "ready", "ready"]
+            busy = next(ws for ws, m in zip(sockets, first, strict=True) if m["type"] == "error")
+            assert first[sockets.index(busy)]["message"] == "busy: 2 calls already in progress"
+            assert json.loads((await busy.receive(timeout=WAIT_S)).data) == {
+                "type": "ended",
+                "reason": "busy",
+            }
+        finally:
+            for ws in sockets:
+                await ws.close()

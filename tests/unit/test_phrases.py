@@ -56,3 +56,11 @@ def test_flush_returns_the_unfinished_rest() -> None:
 def test_every_character_comes_out_exactly_once() -> None:
     text = "One. Two, three; four! Five? Six, seven, eight, nine, ten, eleven, twelve."
     assert " ".join(feed(text, step=1)).split() == text.split()
+
+
+def test_the_first_phrase_may_end_at_an_early_comma_when_asked() -> None:
+    text = "Sorry, we are closed on Sunday, but we open on Monday at eight in the morning."
+    early = feed(text, rules=PhraseRules(first_clause_chars=12))
+    assert early[0] == "Sorry, we are closed on Sunday,"
+    assert " ".join(early) == text
+    assert feed(text) == [text], "by default a sentence this short stays whole"

@@ -19,6 +19,10 @@ class PhraseRules:
     min_clause_chars: int = 40
     """Cut at a comma or semicolon only when the clause before it is at least this long, so
     long sentences start playing early without chopping lists ("six, seven and eight")."""
+    first_clause_chars: int | None = None
+    """The same threshold for a reply's first phrase (None: `min_clause_chars`). Lower it
+    when synthesis time grows with the phrase (Piper renders a phrase whole): the first
+    audio comes sooner, at the price of a pause at that comma."""
 
 
 class PhraseAggregator:
@@ -32,6 +36,7 @@ class PhraseAggregator:
     def __init__(self, rules: PhraseRules | None = None) -> None:
         self.rules = rules or PhraseRules()
         self._buffer = ""
+        self._first = True
 
     def push(self, delta: str) -> list[str]:
         self._buffer += delta
@@ -39,6 +44,7 @@ class PhraseAggregator:
         while (cut := self._next_cut()) is not None:
             phrase, self._buffer = self._buffer[:cut], self._buffer[cut:]
             phrases.append(phrase.strip())
+            self._first = False
         return phrases
 
     def flush(self) -> list[str]:
@@ -50,9 +56,12 @@ class PhraseAggregator:
             end = match.end()
             if end >= self.rules.min_sentence_chars and not self._is_abbreviation(match.start()):
                 return end
-        if len(self._buffer) >= self.rules.min_clause_chars:
+        least = self.rules.min_clause_chars
+        if self._first and self.rules.first_clause_chars is not None:
+            least = self.rules.first_clause_chars
+        if len(self._buffer) >= least:
             clause_cuts = [m.end() for m in _CLAUSE_END.finditer(self._buffer)]
-            usable = [c for c in clause_cuts if c >= self.rules.min_clause_chars]
+            usable = [c for c in clause_cuts if c >= least]
             if usable:
                 return usable[-1]
         return None

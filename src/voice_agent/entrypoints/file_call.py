@@ -39,6 +39,7 @@ async def run_file_call(
     if not utterances:
         raise NoSpeechInFile(f"{wav}: no speech found (is it silent?)")
     transport = WavCallerTransport(utterances)
+    config = models.tune(config)
     await models.warm(config, transport.output_sample_rate)
     session = CallSession(transport, models.ports_factory(repository, sinks), config)
     try:

@@ -3,6 +3,7 @@ process (with progress on stderr) and shared by every call."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,8 @@ from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 
 Progress = Callable[[str], None]
+FIRST_CLAUSE = 12
+"""Characters before a comma may end the first phrase of a reply (see `tune`)."""
 
 
 def print_progress(line: str) -> None:
@@ -57,6 +60,14 @@ class LocalModels:
         assert isinstance(llm, LlamaCppLanguageModel)
         assert isinstance(tts, PiperTextToSpeech)
         return cls(stt, llm, tts, vad, CannedSpeech(tts), seconds)
+
+    @staticmethod
+    def tune(config: SessionConfig) -> SessionConfig:
+        """Piper renders a phrase whole, so a long first phrase delays the first audio: cut
+        the first one at an early comma."""
+        return dataclasses.replace(
+            config, phrases=dataclasses.replace(config.phrases, first_clause_chars=FIRST_CLAUSE)
+        )
 
     async def warm(self, config: SessionConfig, sample_rate: int) -> None:
         """Prefill the system prompt and render the canned lines before the first caller."""

@@ -64,7 +64,7 @@ class WebPhone:
     ports: PortsFactory
     config: SessionConfig
     stack: str
-    max_calls: int = 4
+    max_calls: int = 2
     sinks: Sequence[EventSink] = ()
     active: set[str] = field(default_factory=set)
 

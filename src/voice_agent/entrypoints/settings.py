@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     )
     """The agent's first words (spoken without the model): match it to the persona."""
     web_phone_max_calls: int = Field(
-        4,
+        2,
         ge=1,
         le=1000,
         validation_alias=AliasChoices("WEB_PHONE_MAX_CALLS", "web_phone_max_calls"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from voice_agent.adapters.web.transport import SAMPLE_RATE
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.session.call_session import SessionPorts
+from voice_agent.application.session.config import SessionConfig
 from voice_agent.entrypoints.api import ApiDependencies, create_app
 from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker
 from voice_agent.entrypoints.container import session_config
@@ -50,6 +52,14 @@ def config_status(settings: Settings, stack: StackChoice) -> dict[str, Any]:
             "api": {
                 "state": "valid" if settings.api_key else "missing",
                 "values": {"api_key": _mask(settings.api_key)},
+            },
+            "persona": {
+                "state": "valid",
+                "values": {
+                    "system_prompt_file": str(settings.system_prompt_file),
+                    "greeting": settings.greeting,
+                    "web_phone_max_calls": settings.web_phone_max_calls,
+                },
             },
         },
     }
@@ -96,15 +106,22 @@ def health_checker(database: Database, stack: StackChoice) -> HealthChecker:
 StackPorts = Callable[[CallRepository, Sequence[EventSink]], SessionPorts]
 
 
-async def load_stack(settings: Settings, stack: StackChoice) -> StackPorts | None:
+@dataclass(frozen=True, slots=True)
+class LoadedStack:
+    ports: StackPorts
+    config: SessionConfig
+
+
+async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | None:
     """Load the models the stack runs on (once per process); None if the web phone cannot
     run on it."""
     if stack.name is StackName.LOCAL:
         from voice_agent.entrypoints.local_stack import LocalModels
 
         models = await asyncio.to_thread(LocalModels.load)
-        await models.warm(session_config(settings), SAMPLE_RATE)
-        return models.ports_factory
+        config = LocalModels.tune(session_config(settings))
+        await models.warm(config, SAMPLE_RATE)
+        return LoadedStack(models.ports_factory, config)
     return None
 
 
@@ -124,15 +141,16 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal phone
         database, repository = await open_call_store(settings.database_url)
-        ports = await load_stack(settings, stack)
-        if ports is not None:
+        loaded = await load_stack(settings, stack)
+        if loaded is not None:
+            ports = loaded.ports
 
             def call_ports(sinks: Sequence[EventSink]) -> SessionPorts:
                 return ports(repository, [*sinks, metrics])
 
             phone = WebPhone(
                 call_ports,
-                session_config(settings),
+                loaded.config,
                 stack.name.value,
                 max_calls=settings.web_phone_max_calls,
             )

@@ -54,6 +54,12 @@ class SileroVadSession:
                 events.append(event)
         return events
 
+    @property
+    def pausing(self) -> bool:
+        """Voice is on but the latest window was silent: perhaps the end of the utterance
+        (`VoiceEnded` follows after `min_silence_s`), perhaps a breath."""
+        return self._speaking and self._silent_since is not None
+
     def _ago(self, sample: int) -> float:
         return (self._samples_seen + len(self._buffer) - sample) / RATE
 

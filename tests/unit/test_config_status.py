@@ -1,0 +1,32 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from voice_agent.entrypoints.settings import DEFAULT_PERSONA, Settings
+from voice_agent.entrypoints.stack import choose_stack
+from voice_agent.entrypoints.web import config_status
+
+
+def test_without_keys_the_local_stack_runs_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("DEEPGRAM_API_KEY", "GROQ_API_KEY", "CARTESIA_API_KEY", "STACK"):
+        monkeypatch.delenv(key, raising=False)
+    settings = Settings(_env_file=None, groq_api_key="gsk_secret")
+    status = config_status(settings, choose_stack(settings))
+    assert status["stack"]["active"] == "local"
+    assert "DEEPGRAM_API_KEY" in status["stack"]["reason"]
+    persona = status["groups"]["persona"]["values"]
+    assert persona["system_prompt_file"] == str(DEFAULT_PERSONA)
+    assert "Maple Street Dental" in persona["greeting"]
+    assert "gsk_secret" not in repr(status)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"\xff\xfe bad", "cannot read the persona file"), (b"  \n", "is empty")],
+)
+def test_an_unusable_persona_file_is_refused(tmp_path: Path, content: bytes, reason: str) -> None:
+    persona = tmp_path / "persona.txt"
+    persona.write_bytes(content)
+    with pytest.raises(ValidationError, match=reason):
+        Settings(_env_file=None, system_prompt_file=persona)
