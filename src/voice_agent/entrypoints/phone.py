@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -23,7 +23,20 @@ from voice_agent.domain.call import Call
 
 log = logging.getLogger(__name__)
 
-PortsFactory = Callable[[Sequence[EventSink]], SessionPorts]
+
+async def _nothing_to_finish(call: Call) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CallPorts:
+    """One call's ports, and what to do once the call has ended (e.g. store its usage)."""
+
+    ports: SessionPorts
+    finish: Callable[[Call], Awaitable[None]] = _nothing_to_finish
+
+
+PortsFactory = Callable[[Sequence[EventSink]], CallPorts]
 """Builds one call's ports, given the event sinks the call must publish to."""
 
 
@@ -83,7 +96,8 @@ class WebPhone:
             await transport.aclose(reason="busy")
             return None
         sinks: list[EventSink] = [transport.notify, CallLogContext(), *self.sinks]
-        session = CallSession(transport, self.ports(sinks), self.config)
+        opened = self.ports(sinks)
+        session = CallSession(transport, opened.ports, self.config)
         self.active.add(session.call.id)
         transport.send(
             {
@@ -102,4 +116,8 @@ class WebPhone:
             self.active.discard(session.call.id)
         reason = call.end_reason.value if call.end_reason else "ended"
         await transport.aclose(reason=reason)
+        try:
+            await opened.finish(call)
+        except Exception:
+            log.exception("could not finish call %s", call.id)
         return call

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +19,11 @@ from voice_agent.adapters.sqlalchemy import Database
 from voice_agent.adapters.web.transport import SAMPLE_RATE
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
-from voice_agent.application.session.call_session import SessionPorts
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.entrypoints.api import ApiDependencies, create_app
 from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker
 from voice_agent.entrypoints.container import session_config
-from voice_agent.entrypoints.phone import StarletteSocket, WebPhone
+from voice_agent.entrypoints.phone import CallPorts, StarletteSocket, WebPhone
 from voice_agent.entrypoints.settings import Settings, StackName
 from voice_agent.entrypoints.stack import StackChoice, choose_stack
 from voice_agent.entrypoints.store import open_call_store
@@ -103,13 +102,18 @@ def health_checker(database: Database, stack: StackChoice) -> HealthChecker:
     return HealthChecker(probes)
 
 
-StackPorts = Callable[[CallRepository, Sequence[EventSink]], SessionPorts]
+StackPorts = Callable[[CallRepository, Sequence[EventSink]], CallPorts]
+
+
+async def _nothing_to_close() -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class LoadedStack:
     ports: StackPorts
     config: SessionConfig
+    close: Callable[[], Awaitable[None]] = _nothing_to_close
 
 
 async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | None:
@@ -121,7 +125,12 @@ async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | No
         models = await asyncio.to_thread(LocalModels.load)
         config = LocalModels.tune(session_config(settings))
         await models.warm(config, SAMPLE_RATE)
-        return LoadedStack(models.ports_factory, config)
+        return LoadedStack(lambda repo, sinks: CallPorts(models.ports_factory(repo, sinks)), config)
+    if stack.name is StackName.CLOUD:
+        from voice_agent.entrypoints.cloud_phone import load_cloud_stack
+
+        ports, close = await load_cloud_stack(settings)
+        return LoadedStack(ports, session_config(settings), close)
     return None
 
 
@@ -145,7 +154,7 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
         if loaded is not None:
             ports = loaded.ports
 
-            def call_ports(sinks: Sequence[EventSink]) -> SessionPorts:
+            def call_ports(sinks: Sequence[EventSink]) -> CallPorts:
                 return ports(repository, [*sinks, metrics])
 
             phone = WebPhone(
@@ -167,6 +176,8 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if loaded is not None:
+                await loaded.close()
             await database.dispose()
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
