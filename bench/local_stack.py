@@ -115,7 +115,8 @@ def main() -> None:
     print(
         f"\nStart-up: models loaded in {load_s:.2f} s "
         f"({', '.join(f'{k} {v:.2f} s' for k, v in models.load_seconds.items())}); "
-        f"ready (system prompt prefilled, greeting rendered) in {ready_s:.2f} s. "
+        "ready (system prompt prefilled, Piper warmed up on the greeting, apology "
+        f"pre-rendered) in {ready_s:.2f} s. "
         f"Resident memory: {rss_before:.0f} MiB before, {rss_loaded:.0f} MiB with all models."
     )
 

@@ -12,19 +12,29 @@ _END = object()
 
 
 class EventChannel(Generic[T]):
-    def __init__(self) -> None:
-        self._queue: asyncio.Queue[T | Exception | object] = asyncio.Queue()
+    """Unbounded by default; with `max_items`, a reader that falls behind loses the oldest
+    items, never the newest nor the end (live audio: late is worse than lost)."""
+
+    def __init__(self, max_items: int = 0) -> None:
+        self._queue: asyncio.Queue[T | Exception | object] = asyncio.Queue(max_items)
+        self.dropped = 0
 
     def put(self, item: T) -> None:
-        self._queue.put_nowait(item)
+        self._push(item)
 
     def fail(self, error: Exception) -> None:
         """The reader gets `error` raised after the events already put."""
-        self._queue.put_nowait(error)
+        self._push(error)
 
     def close(self) -> None:
         """The reader's iteration ends after the events already put."""
-        self._queue.put_nowait(_END)
+        self._push(_END)
+
+    def _push(self, item: T | Exception | object) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(item)
 
     async def stream(self) -> AsyncIterator[T]:
         while True:

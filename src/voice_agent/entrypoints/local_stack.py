@@ -70,7 +70,8 @@ class LocalModels:
         )
 
     async def warm(self, config: SessionConfig, sample_rate: int) -> None:
-        """Prefill the system prompt and render the canned lines before the first caller."""
+        """Before the first caller: prefill the system prompt, pre-render the apology (played
+        when synthesis fails), and warm Piper up on the greeting (its first run is slow)."""
         await self.llm.warm(config.system_prompt)
         for line in (config.prompts.greeting, config.prompts.apology):
             await self.canned.prepare(line, sample_rate)

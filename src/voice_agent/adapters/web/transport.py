@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from voice_agent.adapters.audio.playout import PacedPlayout
+from voice_agent.adapters.event_channel import EventChannel
 from voice_agent.application.ports.transport import DtmfPressed, TransportEvent
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.events import (
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 MAX_FRAME_BYTES = SAMPLE_RATE * 2  # one second of audio in one frame is already generous
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
-_CLOSED = object()
 
 
 class PhoneSocket(Protocol):
@@ -63,8 +63,9 @@ class ProtocolError(ValueError):
 class WebSocketCallTransport:
     def __init__(self, socket: PhoneSocket, *, frame_s: float = 0.02) -> None:
         self._socket = socket
-        self._audio: asyncio.Queue[AudioChunk | object] = asyncio.Queue(maxsize=500)
-        self._events: asyncio.Queue[TransportEvent | object] = asyncio.Queue()
+        self._audio: EventChannel[AudioChunk] = EventChannel(max_items=500)
+        """Caller audio; if the engine stalls, the oldest frames go (about 10 s kept)."""
+        self._events: EventChannel[TransportEvent] = EventChannel()
         self._outgoing: asyncio.Queue[bytes | str | None] = asyncio.Queue()
         self._playout = PacedPlayout(SAMPLE_RATE, self._on_frame, frame_s=frame_s)
         self._ended = asyncio.Event()
@@ -138,19 +139,11 @@ class WebSocketCallTransport:
     def playout(self) -> PacedPlayout:
         return self._playout
 
-    async def audio_frames(self) -> AsyncIterator[AudioChunk]:
-        while True:
-            item = await self._audio.get()
-            if item is _CLOSED:
-                return
-            yield item  # type: ignore[misc]
+    def audio_frames(self) -> AsyncIterator[AudioChunk]:
+        return self._audio.stream()
 
-    async def events(self) -> AsyncIterator[TransportEvent]:
-        while True:
-            item = await self._events.get()
-            if item is _CLOSED:
-                return
-            yield item  # type: ignore[misc]
+    def events(self) -> AsyncIterator[TransportEvent]:
+        return self._events.stream()
 
     async def play(self, chunk: AudioChunk) -> None:
         if not self._ended.is_set():
@@ -198,7 +191,7 @@ class WebSocketCallTransport:
             digit = control.get("digit")
             if not isinstance(digit, str) or digit not in DTMF_DIGITS:
                 raise ProtocolError(f"dtmf digit must be one of 0-9 * # A-D, got {digit!r}")
-            self._events.put_nowait(DtmfPressed(digit))
+            self._events.put(DtmfPressed(digit))
         elif kind == "start":
             raise ProtocolError("the call has already started")
         else:
@@ -211,11 +204,8 @@ class WebSocketCallTransport:
             )
         if len(pcm) > MAX_FRAME_BYTES:
             raise ProtocolError(f"audio frame of {len(pcm)} bytes exceeds {MAX_FRAME_BYTES}")
-        if not pcm:
-            return
-        if self._audio.full():  # the engine stalled: drop the oldest audio, keep the newest
-            self._audio.get_nowait()
-        self._audio.put_nowait(AudioChunk(pcm, SAMPLE_RATE))
+        if pcm:
+            self._audio.put(AudioChunk(pcm, SAMPLE_RATE))
 
     async def _write(self) -> None:
         while (item := await self._outgoing.get()) is not None:
@@ -238,10 +228,8 @@ class WebSocketCallTransport:
         self.hung_up_by = by
         self._ended.set()
         self._playout.halt()
-        if self._audio.full():
-            self._audio.get_nowait()
-        self._audio.put_nowait(_CLOSED)
-        self._events.put_nowait(_CLOSED)
+        self._audio.close()
+        self._events.close()
 
 
 def _control(message: bytes | str) -> dict[str, Any]:
