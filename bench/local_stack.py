@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from bench.common import percentile, rss_mb
-from voice_agent.adapters.audio.signal import resample, to_int16
+from voice_agent.adapters.audio.signal import resample, trim_silence
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.fakes.wav_caller import WavCallerTransport
 from voice_agent.application.session.call_session import CallSession
@@ -59,17 +59,7 @@ class CallResult:
 
 
 def caller_speech(models: LocalModels, questions: list[str]) -> list[AudioChunk]:
-    import numpy as np
-
-    utterances = []
-    for question in questions:
-        audio = resample(models.tts.render_blocking(question), 16000)
-        samples = to_int16(audio)
-        loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 500)
-        utterances.append(
-            AudioChunk(samples[loud[0] : loud[-1] + 1].astype("<i2").tobytes(), 16000)
-        )
-    return utterances
+    return [trim_silence(resample(models.tts.render_blocking(q), 16000)) for q in questions]
 
 
 async def one_call(models: LocalModels, utterances: list[AudioChunk]) -> CallResult:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-import numpy as np
-
-from voice_agent.adapters.audio.signal import resample, to_int16
+from voice_agent.adapters.audio.signal import resample, trim_silence
 from voice_agent.adapters.local.llama import LlamaCppLanguageModel
 from voice_agent.adapters.local.piper import PiperTextToSpeech
 from voice_agent.domain.audio import AudioChunk
@@ -26,8 +24,4 @@ def smollm2() -> LlamaCppLanguageModel:
 
 def spoken(text: str, rate: int = 16000) -> AudioChunk:
     """`text` spoken by Piper at `rate`, with leading and trailing silence trimmed."""
-    audio = resample(piper().render_blocking(text), rate)
-    samples = to_int16(audio)
-    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 500)
-    trimmed = samples[loud[0] : loud[-1] + 1]
-    return AudioChunk(trimmed.astype("<i2").tobytes(), rate)
+    return trim_silence(resample(piper().render_blocking(text), rate))

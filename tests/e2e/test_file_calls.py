@@ -63,6 +63,7 @@ def test_a_file_that_is_not_16_bit_pcm_is_refused_with_the_reason(tmp_path: Path
     done = run_cli("eight.wav", cwd=tmp_path)
     assert done.returncode == 2
     assert "8-bit; give 16-bit PCM" in done.stderr
+    assert "loading" not in done.stderr, "a bad file is refused before any model loads"
 
 
 def test_a_silent_file_is_refused(tmp_path: Path) -> None:

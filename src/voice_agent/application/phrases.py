@@ -21,8 +21,8 @@ class PhraseRules:
     long sentences start playing early without chopping lists ("six, seven and eight")."""
     first_clause_chars: int | None = None
     """The same threshold for a reply's first phrase (None: `min_clause_chars`). Lower it
-    when synthesis time grows with the phrase (Piper renders a phrase whole): the first
-    audio comes sooner, at the price of a pause at that comma."""
+    when synthesis time grows with the phrase (a synthesizer that renders each phrase
+    whole): the first audio comes sooner, at the price of a pause at that comma."""
 
 
 class PhraseAggregator:

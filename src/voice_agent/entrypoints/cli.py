@@ -59,7 +59,11 @@ def _print_call(call: Call, *, as_json: bool) -> None:
 def _file_call(args: argparse.Namespace) -> int:
     """A WAV caller on the local stack, in real time; the agent's side to `--out`."""
     from voice_agent.adapters.audio.wav import BadWavFile, write_wav
-    from voice_agent.entrypoints.file_call import NoSpeechInFile, run_file_call
+    from voice_agent.entrypoints.file_call import (
+        NoSpeechInFile,
+        caller_utterances,
+        run_file_call,
+    )
     from voice_agent.entrypoints.local_stack import LocalModels
 
     if args.stack != "local":
@@ -72,6 +76,11 @@ def _file_call(args: argparse.Namespace) -> int:
     if not wav.is_file():
         print(f"voice-agent call: {wav}: no such file", file=sys.stderr)
         return 2
+    try:
+        utterances = caller_utterances(wav)
+    except (BadWavFile, NoSpeechInFile) as error:
+        print(f"voice-agent call: {error}", file=sys.stderr)
+        return 2
     models = LocalModels.load()
 
     async def main() -> FileCallResult:
@@ -81,7 +90,7 @@ def _file_call(args: argparse.Namespace) -> int:
             database, repository = await open_call_store(container.settings().database_url)
         try:
             return await run_file_call(
-                wav, models, container.session_config(), repository, (CallLogContext(),)
+                utterances, models, container.session_config(), repository, (CallLogContext(),)
             )
         finally:
             if database is not None:
@@ -89,7 +98,7 @@ def _file_call(args: argparse.Namespace) -> int:
 
     try:
         result = asyncio.run(main())
-    except (BadWavFile, NoSpeechInFile, SchemaBehindError) as error:
+    except SchemaBehindError as error:
         print(f"voice-agent call: {error}", file=sys.stderr)
         return 2
     if args.out is not None:

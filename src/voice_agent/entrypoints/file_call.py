@@ -3,6 +3,7 @@ real time (the models need real time to think)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.session.call_session import CallSession
 from voice_agent.application.session.config import SessionConfig
+from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import Call
 from voice_agent.entrypoints.local_stack import LocalModels
 
@@ -20,24 +22,28 @@ from voice_agent.entrypoints.local_stack import LocalModels
 class FileCall:
     call: Call
     transport: WavCallerTransport
-    utterances: int
 
 
 class NoSpeechInFile(ValueError):
     pass
 
 
+def caller_utterances(wav: Path) -> list[AudioChunk]:
+    """The recording cut at its pauses; raises `BadWavFile` or `NoSpeechInFile` (checked
+    before any model is loaded)."""
+    utterances = split_utterances(read_wav(wav, 16000))
+    if not utterances:
+        raise NoSpeechInFile(f"{wav}: no speech found (is it silent?)")
+    return utterances
+
+
 async def run_file_call(
-    wav: Path,
+    utterances: Sequence[AudioChunk],
     models: LocalModels,
     config: SessionConfig,
     repository: CallRepository,
     sinks: tuple[EventSink, ...] = (),
 ) -> FileCall:
-    """Raises `BadWavFile` or `NoSpeechInFile` before the call starts."""
-    utterances = split_utterances(read_wav(wav, 16000))
-    if not utterances:
-        raise NoSpeechInFile(f"{wav}: no speech found (is it silent?)")
     transport = WavCallerTransport(utterances)
     config = models.tune(config)
     await models.warm(config, transport.output_sample_rate)
@@ -46,4 +52,4 @@ async def run_file_call(
         call = await session.run()
     finally:
         await transport.aclose()
-    return FileCall(call, transport, len(utterances))
+    return FileCall(call, transport)

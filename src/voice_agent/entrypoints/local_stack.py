@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.local.llama import LlamaCppLanguageModel
@@ -21,6 +22,7 @@ from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 
 Progress = Callable[[str], None]
+T = TypeVar("T")
 FIRST_CLAUSE = 12
 """Characters before a comma may end the first phrase of a reply (see `tune`)."""
 
@@ -43,7 +45,7 @@ class LocalModels:
         """Load the four models (about 1.5 s in all, longer on a cold disk cache)."""
         seconds: dict[str, float] = {}
 
-        def step(name: str, load: Callable[[], object]) -> object:
+        def step(name: str, load: Callable[[], T]) -> T:
             progress(f"loading {name} ...")
             started = time.perf_counter()
             model = load()
@@ -55,10 +57,6 @@ class LocalModels:
         stt = step("Whisper tiny.en (speech to text)", WhisperSpeechToText.load)
         llm = step("SmolLM2-135M (language model)", LlamaCppLanguageModel.load)
         tts = step("Piper en_US joe (text to speech)", PiperTextToSpeech.load)
-        assert isinstance(vad, SileroVoiceActivityDetector)
-        assert isinstance(stt, WhisperSpeechToText)
-        assert isinstance(llm, LlamaCppLanguageModel)
-        assert isinstance(tts, PiperTextToSpeech)
         return cls(stt, llm, tts, vad, CannedSpeech(tts), seconds)
 
     @staticmethod

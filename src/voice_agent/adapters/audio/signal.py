@@ -21,6 +21,15 @@ def rms(chunk: AudioChunk) -> float:
     return float(np.sqrt(np.mean(samples * samples)))
 
 
+def trim_silence(chunk: AudioChunk, threshold: int = 500) -> AudioChunk:
+    """`chunk` without the quiet samples (below `threshold`) before and after the sound."""
+    samples = to_int16(chunk)
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    if loud.size == 0:
+        return AudioChunk(b"", chunk.sample_rate)
+    return AudioChunk(samples[loud[0] : loud[-1] + 1].tobytes(), chunk.sample_rate)
+
+
 def resample(chunk: AudioChunk, target_rate: int) -> AudioChunk:
     """One-shot resampling with soxr (use `StreamResampler` for a continuous stream)."""
     if chunk.sample_rate == target_rate:

@@ -49,20 +49,27 @@ const ui = {
   keypad: $("keypad"),
 };
 
+/** What `window.phone` reports about one call, as it is when a call begins. */
+function freshCallState() {
+  return {
+    callId: null,
+    stack: null,
+    transcripts: [],
+    latencies: [],
+    framesSent: 0,
+    samplesPlayed: 0,
+    queuedSamples: 0,
+    clears: 0,
+    ended: false,
+    endReason: null,
+    error: null,
+  };
+}
+
 const phone = {
   state: "idle",
-  callId: null,
-  stack: null,
   contextRate: null,
-  transcripts: [],
-  latencies: [],
-  framesSent: 0,
-  samplesPlayed: 0,
-  queuedSamples: 0,
-  clears: 0,
-  ended: false,
-  endReason: null,
-  error: null,
+  ...freshCallState(),
   /** Seconds of audio the call's AudioContext has rendered (null between calls). */
   get audioTime() {
     return line?.context.currentTime ?? null;
@@ -77,19 +84,7 @@ let line = null; // the call in progress: {socket, context, stream, source, capt
 
 async function call() {
   if (line) return;
-  Object.assign(phone, {
-    callId: null,
-    stack: null,
-    transcripts: [],
-    latencies: [],
-    framesSent: 0,
-    samplesPlayed: 0,
-    queuedSamples: 0,
-    clears: 0,
-    ended: false,
-    endReason: null,
-    error: null,
-  });
+  Object.assign(phone, freshCallState());
   ui.transcript.replaceChildren();
   showError(null);
   const current = {
