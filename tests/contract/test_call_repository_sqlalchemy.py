@@ -1,5 +1,4 @@
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -8,12 +7,12 @@ from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
 
 
 @pytest.fixture
-async def repository(tmp_path: Path) -> AsyncIterator[SqlAlchemyCallRepository]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
+async def repository(database_url: str) -> AsyncIterator[SqlAlchemyCallRepository]:
+    database = Database(database_url)
     await database.migrate()
     yield SqlAlchemyCallRepository(database)
     await database.dispose()
 
 
-class TestSqlAlchemyCallRepositoryOnSqlite(CallRepositoryContract):
-    pass
+class TestSqlAlchemyCallRepository(CallRepositoryContract):
+    """On SQLite and on PostgreSQL (the `database_url` fixture)."""

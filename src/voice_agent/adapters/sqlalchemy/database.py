@@ -14,7 +14,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-MIGRATIONS = Path(__file__).resolve().parents[4] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+"""Alembic's script directory, inside the package (installed with it)."""
 
 
 class SchemaBehindError(RuntimeError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import typing
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallRow, TurnRow
@@ -14,13 +14,6 @@ from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.domain.usage import ProviderUsage
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; everything stored is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def call_to_row(call: Call, row: CallRow | None = None) -> CallRow:
@@ -36,13 +29,11 @@ def call_to_row(call: Call, row: CallRow | None = None) -> CallRow:
 
 
 def row_to_call(row: CallRow) -> Call:
-    started = _aware(row.started_at)
-    assert started is not None
     return Call(
         id=row.id,
         caller_number=row.caller_number,
-        started_at=started,
-        ended_at=_aware(row.ended_at),
+        started_at=row.started_at,
+        ended_at=row.ended_at,
         status=CallStatus(row.status),
         end_reason=EndReason(row.end_reason) if row.end_reason else None,
         cost_usd=row.cost_usd,
@@ -70,8 +61,6 @@ def turn_to_row(call_id: str, turn: Turn, row: TurnRow | None = None) -> TurnRow
 
 
 def row_to_turn(row: TurnRow) -> Turn:
-    started = _aware(row.started_at)
-    assert started is not None
     return Turn(
         id=row.id,
         role=Role(row.role),
@@ -79,8 +68,8 @@ def row_to_turn(row: TurnRow) -> Turn:
         heard_text=row.heard_text,
         interrupted=row.interrupted,
         index=row.turn_index,
-        started_at=started,
-        ended_at=_aware(row.ended_at),
+        started_at=row.started_at,
+        ended_at=row.ended_at,
         latency=LatencyBreakdown(
             eou_ms=row.eou_ms,
             stt_ms=row.stt_ms,
