@@ -4,7 +4,10 @@ prompt whose prefix is cached (a call's next turn), and generation speed.
 
 Each configuration runs in its own process (OpenMP reads `OMP_WAIT_POLICY` when the library
 loads). The busy process is one `while True: pass` loop: on two cores it takes one, as a
-second call's Whisper or Piper would. Options: `BENCH_LLAMA_RUNS` (default 6) repetitions.
+second call's Whisper or Piper would. Options: `BENCH_LLAMA_RUNS` (default 6) repetitions;
+`BENCH_LLAMA_COMPARE=/path/to/python` also runs the default configuration under another
+interpreter whose llama-cpp-python is a different build (e.g. a `-march=native` one), so the
+cost of the portable flags is measured in the same run.
 """
 
 from __future__ import annotations
@@ -91,7 +94,9 @@ def busy_process(on: bool) -> Iterator[None]:
     if not on:
         yield
         return
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    # Spins until its parent is gone, so a benchmark killed midway leaves no busy process.
+    spin = "import os\nparent = os.getppid()\nwhile os.getppid() == parent: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", spin])
     try:
         yield
     finally:
@@ -99,12 +104,24 @@ def busy_process(on: bool) -> Iterator[None]:
         spinner.wait()
 
 
-def child(policy: str, threads: int, batch_threads: int, busy: bool) -> Figures:
+def child_env() -> dict[str, str]:
+    """The environment of a measuring process: this checkout's `bench` and `voice_agent`
+    importable whichever interpreter runs it."""
     env = dict(os.environ)
+    here = os.getcwd()
+    parts = (here, os.path.join(here, "src"), env.get("PYTHONPATH"))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in parts if p)
+    return env
+
+
+def child(
+    policy: str, threads: int, batch_threads: int, busy: bool, python: str = sys.executable
+) -> Figures:
+    env = child_env()
     env.pop("OMP_WAIT_POLICY", None)
     if policy != "default":
         env["OMP_WAIT_POLICY"] = policy
-    args = [sys.executable, "-m", "bench.llama_threads", "--one", str(threads), str(batch_threads)]
+    args = [python, "-m", "bench.llama_threads", "--one", str(threads), str(batch_threads)]
     with busy_process(busy):
         out = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
     return Figures(**json.loads(out.stdout.strip().splitlines()[-1]))
@@ -121,10 +138,19 @@ def row(label: str, f: Figures) -> str:
     )
 
 
-def main() -> None:
-    from voice_agent.adapters.local.llama import system_info
+def build_of(python: str) -> str:
+    code = "from voice_agent.adapters.local.llama import system_info; print(system_info())"
+    out = subprocess.run(
+        [python, "-c", code], env=child_env(), capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
 
-    print(f"llama.cpp build: {system_info().strip()}")
+
+def main() -> None:
+    compare = os.environ.get("BENCH_LLAMA_COMPARE")
+    print(f"llama.cpp build: {build_of(sys.executable)}")
+    if compare:
+        print(f"compared with: {build_of(compare)}")
     print(f"{RUNS} runs per row; one busy process = one core spinning in Python\n")
     print(
         "| policy, threads (gen/prompt), load | cold TTFT p50 ms | p95 | cached TTFT p50 ms "
@@ -137,6 +163,11 @@ def main() -> None:
                 figures = child(policy, threads, batch, busy)
                 label = f"{policy}, {threads}/{batch}, {'busy' if busy else 'quiet'}"
                 print(row(label, figures), flush=True)
+    if compare:
+        for python, name in ((sys.executable, "this build"), (compare, "compared build")):
+            for busy in (False, True):
+                figures = child("default", 1, 2, busy, python)
+                print(row(f"{name}, 1/2, {'busy' if busy else 'quiet'}", figures), flush=True)
 
 
 if __name__ == "__main__":
