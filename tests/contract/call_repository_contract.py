@@ -156,6 +156,31 @@ class CallRepositoryContract:
         )
         assert [c.id for c in since.calls] == [calls[2].id, calls[1].id]
 
+    @pytest.mark.parametrize("offset", [timedelta(hours=5, minutes=30), timedelta(hours=-8)])
+    async def test_time_filters_compare_instants_whatever_the_offset(
+        self, repository: CallRepository, offset: timedelta
+    ) -> None:
+        zone = timezone(offset)
+        calls = [_call(minutes=n) for n in range(4)]
+        # Started at 09:03 UTC, but given in the client's offset (14:33+05:30, 01:03-08:00).
+        calls[3].started_at = calls[3].started_at.astimezone(zone)
+        for call in calls:
+            await repository.save_call(call)
+        window = await repository.list(
+            started_after=(T0 + timedelta(minutes=1)).astimezone(zone),
+            started_before=(T0 + timedelta(minutes=3)).astimezone(zone),
+        )
+        assert [c.id for c in window.calls] == [calls[2].id, calls[1].id]
+        assert window.total == 2
+        later = await repository.list(started_after=(T0 + timedelta(minutes=3)).astimezone(zone))
+        assert [c.id for c in later.calls] == [calls[3].id]
+        stored = await repository.get(calls[3].id)
+        assert stored is not None
+        assert stored.started_at == T0 + timedelta(minutes=3)
+        # Without an offset, a filter is UTC.
+        naive = await repository.list(started_before=datetime(2026, 11, 25, 9, 1))
+        assert [c.id for c in naive.calls] == [calls[0].id]
+
     async def test_abort_active_closes_only_calls_left_active(
         self, repository: CallRepository
     ) -> None:

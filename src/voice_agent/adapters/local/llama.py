@@ -139,6 +139,11 @@ class LlamaCppLanguageModel:
         return cls(llama, sampling=sampling)
 
     @property
+    def worker(self) -> ModelWorker:
+        """The model's inference thread (its status feeds `/health`)."""
+        return self._worker
+
+    @property
     def capabilities(self) -> LlmCapabilities:
         return LlmCapabilities(tool_calls=False)
 
