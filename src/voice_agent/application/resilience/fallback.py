@@ -85,8 +85,8 @@ class FallbackLanguageModel:
 
 class FallbackTextToSpeech:
     """The chain's links speak the same reply: a later link replays the phrases an earlier
-    one had taken. The budget runs from the first text piece on. Capabilities are the
-    primary's (the engine must cope with either)."""
+    one had taken, then goes on with those still to come. The budget runs from the first
+    text piece on. Capabilities are the primary's (the engine must cope with either)."""
 
     def __init__(self, chain: Sequence[TextToSpeech], clock: Clock, budget_s: float) -> None:
         if not chain:
@@ -103,11 +103,14 @@ class FallbackTextToSpeech:
         self, text: AsyncIterable[str], *, sample_rate: int
     ) -> AsyncIterator[TtsEvent]:
         replayable = ReplayableText(text)
-        if not await replayable.wait_first():
-            return
-        openers = [_tts_opener(t, replayable, sample_rate) for t in self._chain]
-        async for event in first_answering(openers, self._clock, self._budget_s):
-            yield event
+        try:
+            if not await replayable.wait_first():
+                return
+            openers = [_tts_opener(t, replayable, sample_rate) for t in self._chain]
+            async for event in first_answering(openers, self._clock, self._budget_s):
+                yield event
+        finally:
+            await replayable.aclose()
 
 
 class FallbackSpeechToText:
