@@ -59,8 +59,11 @@ class ResilientTextToSpeech:
             events = self.guard.stream(
                 lambda: self._inner.synthesize(replayable.replay(), sample_rate=sample_rate)
             )
-            async for event in events:
-                yield event
+            try:
+                async for event in events:
+                    yield event
+            finally:
+                await events.aclose()  # the synthesizer stops reading before the text ends
         finally:
             await replayable.aclose()
 
