@@ -3,9 +3,12 @@ adapter's own duties: KeepAlive, Finalize, reconnection without lost words, bad 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 
 import pytest
+from deepgram.listen.v1.socket_client import AsyncV1SocketClient
 from deepgram.listen.v1.types.listen_v1results import ListenV1Results
 
 from tests.contract.fake_servers.deepgram import DeepgramFaults, FakeDeepgramServer
@@ -13,6 +16,7 @@ from tests.contract.helpers import collect_until, push_frames
 from tests.contract.stt_contract import SpeechToTextContract
 from voice_agent.adapters.audio.signal import tone
 from voice_agent.adapters.deepgram import DeepgramSettings, DeepgramSpeechToText
+from voice_agent.adapters.deepgram.connection import DeepgramConnector
 from voice_agent.adapters.deepgram.session import DeepgramSession
 from voice_agent.application.ports.errors import ProviderAuthError, ProviderUnavailable
 from voice_agent.application.ports.stt import (
@@ -130,6 +134,63 @@ async def test_a_socket_dropped_mid_utterance_loses_no_words(server: FakeDeepgra
     assert len(server.connections) == 2
     resent = server.connections[1].audio_bytes / 2 / 16000
     assert resent >= 1.0, "the unfinalized speech was sent again on the new socket"
+
+
+class _DiesAfterHandshake(DeepgramConnector):
+    """Hands a socket the fake server closes right after its handshake to the session only
+    once that close has reached it: the resend then finds the socket dead, as it does when
+    the network drops it again in that instant (the race made certain)."""
+
+    def __init__(self, server: FakeDeepgramServer, settings: DeepgramSettings) -> None:
+        super().__init__(adapter(server)._connector._client, settings)
+        self._server = server
+
+    async def connect(self, stack: AsyncExitStack) -> AsyncV1SocketClient:
+        socket = await super().connect(stack)
+        if self._server.connections[-1].closed_after_handshake:
+            await socket._websocket.wait_closed()
+        return socket
+
+
+async def _session_whose_resends_fail(
+    server: FakeDeepgramServer, *, failing_reconnects: int, max_reconnects: int
+) -> DeepgramSession:
+    settings = DeepgramSettings(api_key=KEY, url=server.ws_url, max_reconnects=max_reconnects)
+    session = DeepgramSession(_DiesAfterHandshake(server, settings), settings)
+    await session.start()
+    server.faults = DeepgramFaults(
+        drop_after_audio_s=0.4, drops=1, close_after_handshake=failing_reconnects
+    )
+    return session
+
+
+def _adapter_tasks() -> list[asyncio.Task[object]]:
+    return [t for t in asyncio.all_tasks() if t.get_name().startswith("deepgram-")]
+
+
+async def test_a_reconnect_whose_resend_fails_surfaces_as_a_provider_failure(
+    server: FakeDeepgramServer,
+) -> None:
+    session = await _session_whose_resends_fail(server, failing_reconnects=2, max_reconnects=2)
+    await push_frames(session, tone(0.6, 16000))
+    with pytest.raises(ProviderUnavailable):
+        async with asyncio.timeout(5):
+            _ = [e async for e in session.events()]
+    assert len(server.connections) == 3, "both reconnects were tried"
+    await session.close()
+    assert not _adapter_tasks(), "no task of the session is left running"
+
+
+async def test_a_failed_resend_is_retried_and_loses_no_words(server: FakeDeepgramServer) -> None:
+    server.transcripts.append("book a table for two")
+    session = await _session_whose_resends_fail(server, failing_reconnects=1, max_reconnects=3)
+    await push_frames(session, tone(1.0, 16000) + AudioChunk.silence(0.6, 16000))
+    async with asyncio.timeout(5):
+        seen = await collect_until(session.events(), _speech_final)
+    await session.close()
+    assert _finals(seen) == ["book a table for two"]
+    assert len(server.connections) == 3
+    assert server.connections[2].audio_bytes / 2 / 16000 >= 1.0, "all the speech was resent"
 
 
 async def test_malformed_and_unknown_messages_are_skipped(server: FakeDeepgramServer) -> None:

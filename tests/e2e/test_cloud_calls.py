@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from tests.contract.fake_servers.cartesia import CartesiaFaults
+from tests.contract.fake_servers.cartesia import SECONDS_PER_WORD, CartesiaFaults
 from tests.contract.fake_servers.cloud import FakeCloud
 from tests.contract.fake_servers.deepgram import DeepgramFaults
 from tests.contract.fake_servers.groq import GroqFaults, ScriptedCompletion
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
-from voice_agent.adapters.fakes.transport import InMemoryCallTransport
+from voice_agent.adapters.fakes.transport import InMemoryCallTransport, LineRecord
 from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
 from voice_agent.application.metering import record_usage
 from voice_agent.application.ports.errors import ProviderAuthError
@@ -43,6 +43,7 @@ class CloudCall:
     stored: Call | None
     events: list[DomainEvent]
     usage: UsageRecorded
+    line: LineRecord
 
     @property
     def agent_turns(self) -> list[Turn]:
@@ -93,7 +94,7 @@ async def run_call(cloud: FakeCloud, scenario: dict[str, Any], **resilience: Any
         await providers.aclose()
     usage = await record_usage(call, ledger, providers.settings.prices.table(), repository, clock)
     stored = await repository.get(call.id)
-    return CloudCall(call, stored, events, usage)
+    return CloudCall(call, stored, events, usage, transport.record)
 
 
 def assert_answered_within_budget(run: CloudCall, replies: list[str]) -> None:
@@ -172,6 +173,29 @@ async def test_a_tts_websocket_refused_falls_back_to_http_bytes(cloud: FakeCloud
     assert_answered_within_budget(run, ["Yes, from ten to four."])
     assert cloud.cartesia.bytes_requests
     assert "cartesia-http" in {u.provider for u in run.usage.usage}
+
+
+async def test_a_tts_fallback_after_the_first_audio_timeout_speaks_the_whole_reply(
+    cloud: FakeCloud,
+) -> None:
+    """The model's text trickles in: its second and third sentences arrive after Cartesia's
+    websocket missed its first-audio deadline and the HTTP fallback took over."""
+    sentences = ["We open at nine.", "We close at five in the evening.", "See you then."]
+    reply = " ".join(sentences)
+    cloud.groq.faults = GroqFaults(chunk_delay_s=0.15)
+    cloud.cartesia.faults = CartesiaFaults(first_chunk_delay_s=1.0)
+    run = await run_call(
+        cloud,
+        {"caller": [{"say": "When are you open?"}, {"hang_up": True}], "agent": [{"reply": reply}]},
+        tts_budget_s=1.0,
+        tts_attempt_s=0.5,
+        breaker_failures=100,
+    )
+    assert [t.text for t in run.agent_turns[1:]] == [reply]
+    assert [r["transcript"] for r in cloud.cartesia.bytes_requests][-3:] == sentences
+    spoken = " ".join(t.text for t in run.agent_turns)
+    heard_s = len(spoken.split()) * SECONDS_PER_WORD
+    assert run.line.agent_audio_seconds == pytest.approx(heard_s, abs=0.05)
 
 
 async def test_a_recognizer_socket_dropped_mid_utterance_loses_no_words(

@@ -170,6 +170,7 @@ def build_cloud_providers(
         websocket_url=c.cartesia_websocket_url,
         model_id=c.cartesia_model,
         language=c.cartesia_language,
+        stall_timeout_s=c.cartesia_stall_timeout_s,
     )
     return CloudProviders(
         settings=settings,

@@ -26,6 +26,9 @@ class CloudSettings(BaseModel):
     cartesia_language: str = "en"
     cartesia_http_fallback: bool = True
     """Fall back to Cartesia's HTTP bytes endpoint when its websocket fails."""
+    cartesia_stall_timeout_s: float = Field(2.5, gt=0, le=30)
+    """A websocket reply owing audio that gets none for this long fails (then the apology
+    plays) instead of leaving the caller in silence."""
 
 
 class ResilienceSettings(BaseModel):

@@ -4,7 +4,7 @@ cancel) and `POST /tts/bytes`, in Cartesia's wire format.
 "Speech" is a tone of `SECONDS_PER_WORD` per word at the requested rate (pcm_s16le), sent
 one chunk per word, with a `timestamps` message per transcript piece whose times run from
 the context's first sample. Faults: handshake refusals, a slow first chunk, an error
-message or a dropped socket after N chunks, unknown message types.
+message, a dropped socket or a stall after N chunks, unknown message types.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ class CartesiaFaults:
     """Answer a context with an `error` message after this many chunks (once)."""
     drop_after_chunks: int | None = None
     """Abort the TCP connection after this many chunks (once)."""
+    stall_after_chunks: int | None = None
+    """Send nothing more for a context after this many of its chunks (no chunk, no
+    `done`), while the socket stays open: a stream that stalls (once)."""
     unknown_messages: bool = False
     """Send a message of an unknown type for every context, before its audio."""
 
@@ -50,6 +53,7 @@ class _Context:
     elapsed_s: float = 0.0
     chunks: int = 0
     cancelled: bool = False
+    stalled: bool = False
 
 
 class FakeCartesiaServer(LoopbackServer):
@@ -109,7 +113,7 @@ class FakeCartesiaServer(LoopbackServer):
                 continue
             conn.requests.append(data)
             context = contexts.setdefault(context_id, _Context())
-            if context.cancelled:
+            if context.cancelled or context.stalled:
                 continue
             if not await self._generate(request, ws, context_id, context, data):
                 break
@@ -153,6 +157,10 @@ class FakeCartesiaServer(LoopbackServer):
                 },
             )
         for _ in words:
+            if context.chunks == faults.stall_after_chunks:
+                faults.stall_after_chunks = None
+                context.stalled = True
+                return True
             if context.chunks == faults.drop_after_chunks:
                 faults.drop_after_chunks = None
                 abort(request)

@@ -36,6 +36,9 @@ class DeepgramFaults:
     """Send an unknown message type and a malformed frame before the first result."""
     idle_timeout_s: float = 10.0
     """Close with NET-0001 after this long with neither audio nor KeepAlive."""
+    close_after_handshake: int = 0
+    """Close the next this many connections right after their handshake, before reading
+    anything (a socket that dies as soon as it opens)."""
 
 
 @dataclass
@@ -47,6 +50,7 @@ class DeepgramConnection:
     audio_bytes: int = 0
     controls: list[str] = field(default_factory=list)
     closed_by_idle_timeout: bool = False
+    closed_after_handshake: bool = False
 
 
 @dataclass
@@ -89,8 +93,14 @@ class FakeDeepgramServer(LoopbackServer):
             return web.Response(status=self.faults.reject_status, text="unavailable")
         conn = DeepgramConnection(dict(request.query), request.headers["Authorization"])
         self.connections.append(conn)
+        if self.faults.close_after_handshake > 0:
+            self.faults.close_after_handshake -= 1
+            conn.closed_after_handshake = True
         ws = web.WebSocketResponse(compress=False)  # see LoopbackServer
         await ws.prepare(request)
+        if conn.closed_after_handshake:
+            await ws.close(code=1011, message=b"NET-0000")
+            return ws
         await _Session(self, conn, ws, request).run()
         return ws
 

@@ -3,8 +3,8 @@
 
 Replies are scripted (text and tool calls), streamed word by word with Groq's chunk format;
 the last chunk carries `finish_reason` and `x_groq.usage`. Faults: HTTP statuses for the
-next requests (a burst of 429s, 500s, 401), a slow first byte, an error event or a malformed
-chunk mid-stream.
+next requests (a burst of 429s, 500s, 401), a slow first byte, slow chunks, an error event
+or a malformed chunk mid-stream.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ class GroqFaults:
     retry_after_s: float | None = None
     first_byte_delay_s: float = 0.0
     """Delay before the response headers of every request."""
+    chunk_delay_s: float = 0.0
+    """Pause before each chunk after the first: a model whose text trickles in."""
     error_after_chunks: int | None = None
     """Send `data: {"error": ...}` after this many chunks (once)."""
     malformed_after_chunks: int | None = None
@@ -95,6 +97,8 @@ class FakeGroqServer(LoopbackServer):
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         for n, chunk in enumerate(_chunks(reply)):
+            if n and self.faults.chunk_delay_s:
+                await asyncio.sleep(self.faults.chunk_delay_s)
             if n == self.faults.error_after_chunks:
                 self.faults.error_after_chunks = None
                 await _send(response, {"error": {"message": "boom", "type": "internal"}})

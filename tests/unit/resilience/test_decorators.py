@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 
 import pytest
 
@@ -19,7 +19,7 @@ from voice_agent.application.ports.errors import (
     ProviderUnavailable,
 )
 from voice_agent.application.ports.llm import LanguageModel, LlmEvent, TextDelta
-from voice_agent.application.ports.tts import SynthesizedAudio, SynthesizedSpan
+from voice_agent.application.ports.tts import SynthesizedAudio, SynthesizedSpan, TtsEvent
 from voice_agent.application.resilience import (
     ApologyLanguageModel,
     BreakerState,
@@ -206,3 +206,67 @@ async def test_a_recognizer_session_that_dies_counts_against_its_breaker() -> No
         _ = [e async for e in session.events()]
     assert stt_guard.breaker.snapshot().state is BreakerState.OPEN
     await session.close()
+
+
+class ReadAheadTextToSpeech:
+    """Takes its text in a task of its own while audio is awaited, as websocket
+    synthesizers do (Cartesia's sender), and cancels that task when it is closed."""
+
+    def __init__(self, first_audio_s: Sequence[float]) -> None:
+        self._first_audio_s = list(first_audio_s)
+        self.requests: list[list[str]] = []
+        self.capabilities = FakeTextToSpeech().capabilities
+
+    async def synthesize(
+        self, text: AsyncIterable[str], *, sample_rate: int
+    ) -> AsyncIterator[TtsEvent]:
+        taken: list[str] = []
+        self.requests.append(taken)
+        delay = self._first_audio_s[min(len(self.requests), len(self._first_audio_s)) - 1]
+
+        async def send() -> None:
+            async for piece in text:
+                taken.append(piece)
+
+        sender = asyncio.create_task(send())
+        try:
+            await asyncio.sleep(delay)
+            while not sender.done() or taken:
+                if taken:
+                    piece = taken.pop(0)
+                    yield SynthesizedSpan(piece.strip(), 0.0, 0.1)
+                    yield SynthesizedAudio(tone(0.1, sample_rate))
+                else:
+                    await asyncio.wait({sender}, timeout=0.05)
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+
+
+REPLY = ("We open at nine. ", "We close at five. ", "See you soon.")
+
+
+async def _trickling(*, gap_s: float) -> AsyncIterator[str]:
+    """The model's phrases: the first at once, the others `gap_s` apart."""
+    for n, phrase in enumerate(REPLY):
+        if n:
+            await asyncio.sleep(gap_s)
+        yield phrase
+
+
+async def test_a_retry_after_the_first_audio_timeout_speaks_text_that_came_later() -> None:
+    inner = ReadAheadTextToSpeech(first_audio_s=[10.0, 0.1])
+    tts = ResilientTextToSpeech(inner, guard("cartesia", budget_s=3.0, attempt_s=1.0))
+    events = [e async for e in tts.synthesize(_trickling(gap_s=0.8), sample_rate=8000)]
+    assert spans_text(events) == "We open at nine. We close at five. See you soon."
+
+
+async def test_a_fallback_after_the_first_audio_timeout_speaks_the_whole_reply() -> None:
+    slow = ResilientTextToSpeech(
+        ReadAheadTextToSpeech(first_audio_s=[10.0]), guard("cartesia", budget_s=1.0)
+    )
+    backup = FakeTextToSpeech(FakeTtsSettings(ttfb_s=0.05))
+    chain = FallbackTextToSpeech([slow, backup], LoopClock(), budget_s=2.0)
+    events = [e async for e in chain.synthesize(_trickling(gap_s=1.5), sample_rate=8000)]
+    assert spans_text(events).split() == " ".join(REPLY).split()
+    assert backup.requests == [list(REPLY)]

@@ -44,6 +44,9 @@ class CartesiaSettings:
     """Rate asked of Cartesia when the caller's rate is not one it produces (then resampled)."""
     connect_timeout_s: float = 3.0
     http_timeout_s: float = 6.0
+    stall_timeout_s: float = 2.5
+    """A websocket reply owing audio (text sent since its last chunk, or all text sent and
+    no `done` yet) that gets no chunk for this long fails with `ProviderTimeout`."""
     use_websocket: bool = True
 
     def __repr__(self) -> str:
@@ -106,11 +109,12 @@ class CartesiaTextToSpeech:
             language=s.language,
             add_timestamps=True,
         )
-        stream = ContextStream(conn, context, first, pieces)
+        stream = ContextStream(conn, context, first, pieces, stall_timeout_s=s.stall_timeout_s)
+        events = stream.events()
         audio = _Audio(output["sample_rate"], rate)
         finished = False
         try:
-            async for event in stream.events():
+            async for event in events:
                 if event.type == "chunk" and event.audio:
                     chunk = audio.push(event.audio)
                     if chunk is not None:
@@ -130,6 +134,7 @@ class CartesiaTextToSpeech:
                 await self._connection.broken(conn)
             raise provider_error(exc) from None
         finally:
+            await events.aclose()  # type: ignore[attr-defined]
             await stream.stop(cancel_context=not finished)
 
     async def _http(self, text: AsyncIterable[str], rate: int) -> AsyncIterator[TtsEvent]:

@@ -153,6 +153,18 @@ class DeepgramSession:
                     self._last_send = _now()
 
     async def _receive(self) -> None:
+        """Read results until the session closes or the socket cannot be reopened; either
+        way the consumer hears of it (a failure is put on the event queue, never lost with
+        this task)."""
+        try:
+            await self._receive_and_reconnect()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("deepgram: receive loop failed")
+            self._events.put_nowait(provider_error(exc))
+
+    async def _receive_and_reconnect(self) -> None:
         while True:
             assert self._socket is not None
             try:
@@ -171,36 +183,47 @@ class DeepgramSession:
                 return
 
     async def _reconnect(self) -> bool:
+        """Open a new socket and resend the unfinalized audio on it; a socket that dies
+        during the resend counts as a failed attempt. After `max_reconnects` failures (or
+        one that retrying cannot fix) the failure goes to the consumer."""
         self._connected.clear()
-        await self._stack.aclose()
-        self._stack = AsyncExitStack()
         error: ProviderError = ProviderUnavailable(PROVIDER, "socket lost")
         for attempt in range(self._settings.max_reconnects):
+            if attempt:
+                await asyncio.sleep(min(0.05 * 2 ** (attempt - 1), 1.0))
+            await self._stack.aclose()
+            self._stack = AsyncExitStack()
             try:
                 self._socket = await self._connector.connect(self._stack)
-            except ProviderError as exc:
-                error = exc
-                if not exc.retryable:
+                await self._resend()
+            except Exception as exc:
+                error = provider_error(exc)
+                log.warning("deepgram: reconnection %d failed (%s)", attempt + 1, error)
+                if not error.retryable:
                     break
-                await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
                 continue
             self.reconnects += 1
-            await self._resend()
             self._connected.set()
             return True
-        self._events.put_nowait(provider_error(error))
+        await self._stack.aclose()
+        self._events.put_nowait(error)
         return False
 
     async def _resend(self) -> None:
-        """Send the audio not yet finalized again, re-timed on the new socket."""
+        """Send the audio not yet finalized again, re-timed on the new socket, including
+        audio pushed while this runs (sent in order, before the live audio resumes)."""
         assert self._socket is not None
         self._sent_s = 0.0
-        pending = list(self._unfinalized)
-        self._unfinalized.clear()
-        for _, pcm in pending:
+        retimed: deque[tuple[float, bytes]] = deque()
+        for _, pcm in self._unfinalized:
             self._sent_s += len(pcm) / 2 / self._settings.sample_rate
-            self._unfinalized.append((self._sent_s, pcm))
-            await self._socket.send_media(pcm)
+            retimed.append((self._sent_s, pcm))
+        self._unfinalized = retimed
+        sent_until = -1.0
+        while pending := [(end, pcm) for end, pcm in self._unfinalized if end > sent_until]:
+            for end, pcm in pending:
+                await self._socket.send_media(pcm)
+                sent_until = end
         self._last_send = _now()
 
     def _handle(self, message: object) -> None:

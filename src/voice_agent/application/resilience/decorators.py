@@ -38,7 +38,8 @@ class ResilientLanguageModel:
 
 class ResilientTextToSpeech:
     """The budget runs from the first text piece on (waiting for the model's text is not
-    the synthesizer's time). A retry replays the phrases the failed attempt had taken."""
+    the synthesizer's time). A retry speaks the whole reply: the phrases the failed attempt
+    had taken, then those that arrive later (`ReplayableText`)."""
 
     def __init__(self, inner: TextToSpeech, guard: StageGuard) -> None:
         self._inner = inner
@@ -52,13 +53,19 @@ class ResilientTextToSpeech:
         self, text: AsyncIterable[str], *, sample_rate: int
     ) -> AsyncIterator[TtsEvent]:
         replayable = ReplayableText(text)
-        if not await replayable.wait_first():
-            return
-        events = self.guard.stream(
-            lambda: self._inner.synthesize(replayable.replay(), sample_rate=sample_rate)
-        )
-        async for event in events:
-            yield event
+        try:
+            if not await replayable.wait_first():
+                return
+            events = self.guard.stream(
+                lambda: self._inner.synthesize(replayable.replay(), sample_rate=sample_rate)
+            )
+            try:
+                async for event in events:
+                    yield event
+            finally:
+                await events.aclose()  # the synthesizer stops reading before the text ends
+        finally:
+            await replayable.aclose()
 
 
 class ResilientSpeechToText:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
 from voice_agent.application.ports.clock import Clock
@@ -32,7 +32,7 @@ E = TypeVar("E")
 
 async def first_answering(
     openers: Sequence[Callable[[], AsyncIterator[E]]], clock: Clock, budget_s: float
-) -> AsyncIterator[E]:
+) -> AsyncGenerator[E, None]:
     """Events of the first opener whose stream yields within what is left of `budget_s`."""
     deadline = clock.now() + budget_s
     error: ProviderError = ProviderTimeout("fallback", "latency budget spent")
@@ -85,8 +85,8 @@ class FallbackLanguageModel:
 
 class FallbackTextToSpeech:
     """The chain's links speak the same reply: a later link replays the phrases an earlier
-    one had taken. The budget runs from the first text piece on. Capabilities are the
-    primary's (the engine must cope with either)."""
+    one had taken, then goes on with those still to come. The budget runs from the first
+    text piece on. Capabilities are the primary's (the engine must cope with either)."""
 
     def __init__(self, chain: Sequence[TextToSpeech], clock: Clock, budget_s: float) -> None:
         if not chain:
@@ -103,11 +103,18 @@ class FallbackTextToSpeech:
         self, text: AsyncIterable[str], *, sample_rate: int
     ) -> AsyncIterator[TtsEvent]:
         replayable = ReplayableText(text)
-        if not await replayable.wait_first():
-            return
-        openers = [_tts_opener(t, replayable, sample_rate) for t in self._chain]
-        async for event in first_answering(openers, self._clock, self._budget_s):
-            yield event
+        try:
+            if not await replayable.wait_first():
+                return
+            openers = [_tts_opener(t, replayable, sample_rate) for t in self._chain]
+            events = first_answering(openers, self._clock, self._budget_s)
+            try:
+                async for event in events:
+                    yield event
+            finally:
+                await events.aclose()  # the synthesizer stops reading before the text ends
+        finally:
+            await replayable.aclose()
 
 
 class FallbackSpeechToText:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from voice_agent.application.ports.clock import Clock
@@ -37,7 +37,7 @@ class StageGuard:
         self._retry = retry
         self._budget = budget
 
-    async def stream(self, open_stream: Callable[[], AsyncIterator[E]]) -> AsyncIterator[E]:
+    async def stream(self, open_stream: Callable[[], AsyncIterator[E]]) -> AsyncGenerator[E, None]:
         """Events of `open_stream()`, reopened on retryable failures before the first."""
         deadline = self._clock.now() + self._budget.first_output_s
         attempt = 1
