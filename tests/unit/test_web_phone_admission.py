@@ -41,5 +41,6 @@ async def test_connections_waiting_for_start_are_capped_then_timed_out() -> None
     assert await asyncio.gather(*waiting) == [None, None]
     assert loop.time() - started == pytest.approx(5.0, abs=0.05)
     assert all(socket.closed for socket in idle)
+    assert [s.controls for s in idle] == [[{"type": "error", "message": "no start within 5 s"}]] * 2
     assert phone.pending == 0
     assert other_tasks() == set()

@@ -101,7 +101,10 @@ class WebPhone:
         try:
             await transport.answer(timeout_s=self.start_timeout_s)
         except (ProtocolError, TimeoutError, ConnectionError) as error:
-            log.info("web phone connection refused: %s", error or "no start in time")
+            if isinstance(error, TimeoutError):
+                error = TimeoutError(f"no start within {self.start_timeout_s:g} s")
+                transport.send({"type": "error", "message": str(error)})
+            log.info("web phone connection refused: %s", error)
             await transport.aclose()
             return None
         except asyncio.CancelledError:
