@@ -30,6 +30,7 @@ VOICED_RMS = 0.02  # of full scale, about -34 dBFS: speech, not the silence betw
 CALLER_SAYS = "I would like a table for two tonight."
 AGENT_SAYS = "Certainly, for what time?"
 AGENT_CUT = "We have tables at six and"
+STUB_TOKEN = "1700000000.0123abcd"
 LATENCY = {
     "type": "latency",
     "voice_to_voice_ms": 812.3,
@@ -51,6 +52,7 @@ class Line:
         self.frames: list[tuple[float, int]] = []  # (arrival on the loop clock, samples)
         self.voiced_samples = 0
         self.closed = False
+        self.offered_protocols: str | None = None
         self._changed = asyncio.Condition()
 
     @property
@@ -104,15 +106,20 @@ class Line:
 
 
 class StubServer:
-    """`/` and `/static/` like the real server, and a `/ws` that answers `start` with
-    `ready` and `hangup` with `ended`; everything else the test says through `Line`."""
+    """`/` and `/static/` like the real server, a `/ws-token` that wants `api_key` (if
+    given) and a `/ws` that answers `start` with `ready` and `hangup` with `ended`;
+    everything else the test says through `Line`."""
 
-    def __init__(self) -> None:
+    def __init__(self, api_key: str | None = None) -> None:
         self.lines: list[Line] = []
         self.url = ""
+        self.api_key = api_key
+        self.token_requests: list[str | None] = []
+        """The Authorization header of each `/ws-token` request."""
         self._new_line = asyncio.Condition()
         app = web.Application()
         app.router.add_get("/", self._index)
+        app.router.add_post("/ws-token", self._token)
         app.router.add_get("/ws", self._phone)
         app.router.add_static("/static/", STATIC)
         self._runner = web.AppRunner(app)
@@ -135,10 +142,20 @@ class StubServer:
     async def _index(self, _: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
 
+    async def _token(self, request: web.Request) -> web.Response:
+        authorization = request.headers.get("Authorization")
+        self.token_requests.append(authorization)
+        if self.api_key is None:
+            return web.json_response({"token": None})
+        if authorization != f"Bearer {self.api_key}":
+            return web.json_response({"detail": "this web phone needs the API key"}, status=401)
+        return web.json_response({"token": STUB_TOKEN, "expires_in_s": 60})
+
     async def _phone(self, request: web.Request) -> web.WebSocketResponse:
-        socket = web.WebSocketResponse()
+        socket = web.WebSocketResponse(protocols=("voice-agent",))
         await socket.prepare(request)
         line = Line(socket)
+        line.offered_protocols = request.headers.get("Sec-WebSocket-Protocol")
         async with self._new_line:
             self.lines.append(line)
             self._new_line.notify_all()
@@ -347,3 +364,40 @@ async def test_the_worklet_resampler_keeps_speech_and_rejects_aliases(
             alias = await page.evaluate(RESAMPLER_PROBE % [from_rate, to_rate, 10000])
             assert alias["level"] < -60
         assert page.errors == [], page.console_text()
+
+
+async def test_a_server_that_wants_its_api_key_gets_it_from_the_address_and_a_token_on_the_socket(
+    speech_wav: Path,
+) -> None:
+    async with (
+        StubServer(api_key="s3cret-key") as server,
+        chromium(fake_audio=speech_wav) as browser,
+    ):
+        page = await browser.open(server.url + "#key=s3cret-key")
+        await page.wait_for("window.phone?.state === 'idle'")
+        await page.evaluate("phone.call()")
+        line = await server.next_line()
+        await line.wait_until(lambda: "start" in line.types())
+        await page.wait_for("phone.state === 'listening'")
+        assert server.token_requests == ["Bearer s3cret-key"]
+        assert line.offered_protocols == f"voice-agent, token.{STUB_TOKEN}"
+        assert await page.evaluate("location.hash") == "", "the key stays in the address bar"
+        await page.evaluate("phone.hangUp()")
+        await page.wait_for("phone.ended")
+        assert page.errors == [], page.console_text()
+
+
+async def test_a_refused_key_is_said_and_no_call_is_placed(speech_wav: Path) -> None:
+    async with (
+        StubServer(api_key="s3cret-key") as server,
+        chromium(fake_audio=speech_wav) as browser,
+    ):
+        page = await browser.open(server.url + "#key=wrong")
+        await page.wait_for("window.phone?.state === 'idle'")
+        await page.evaluate("window.prompt = () => 'still-wrong'")
+        await page.evaluate("phone.call()")
+        await page.wait_for("phone.ended && phone.endReason === 'failed'")
+        assert server.token_requests == ["Bearer wrong", "Bearer still-wrong"]
+        assert server.lines == []
+        shown = await page.evaluate("document.getElementById('error').textContent")
+        assert "the API key was refused" in shown

@@ -44,3 +44,18 @@ def test_a_bad_scenario_exits_2_with_the_reason(
 def test_every_example_scenario_runs(example: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["call", "--script", str(EXAMPLES / example), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["call"]["status"] == "completed"
+
+
+def test_serve_refuses_a_network_bind_without_an_api_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    def must_not_bind(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the server must not start")
+
+    monkeypatch.setattr(uvicorn, "run", must_not_bind)
+    monkeypatch.delenv("API_KEY", raising=False)
+    monkeypatch.setenv("STACK", "fake")
+    assert main(["serve", "--host", "0.0.0.0"]) == 2
+    assert "--host 0.0.0.0 is reachable from the network: set API_KEY" in capsys.readouterr().err

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.e2e.conftest import RunCall
+from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import CallStatus, EndReason
 from voice_agent.domain.events import (
     CallerInterrupted,
@@ -369,6 +372,19 @@ def test_dtmf_digits_are_recorded(run_call: RunCall) -> None:
         }
     )
     assert [e.digit for e in run.events_of(DtmfReceived)] == ["1", "#"]
+
+
+def test_the_events_stored_per_call_are_capped(run_call: RunCall) -> None:
+    presses = [{"dtmf": "1", "after_silence": 0.1} for _ in range(12)]
+    run = run_call(
+        {"caller": [*presses, {"hang_up": True, "after_silence": 0.5}]},
+        base=SessionConfig(max_stored_events=5),
+    )
+    assert len(run.events_of(DtmfReceived)) == 12, "every key press still reaches the engine"
+    stored = asyncio.run(run.scripted.repository.events(run.call.id))
+    assert len(stored) == 5
+    assert run.stored is not None
+    assert run.stored.end_reason is EndReason.CALLER_HUNG_UP
 
 
 def test_a_dropped_recognizer_is_reopened_and_the_call_goes_on(run_call: RunCall) -> None:

@@ -126,3 +126,13 @@ async def test_a_caller_beyond_the_limit_gets_busy_not_a_slow_agent(server: Agen
         finally:
             for ws in sockets:
                 await ws.close()
+
+
+async def test_another_sites_page_cannot_place_a_call(server: AgentServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(server.ws_url, headers={"Origin": "https://evil.example"})
+        assert refused.value.status == 403
+        async with http.ws_connect(server.ws_url, headers={"Origin": server.url}) as own:
+            assert not own.closed, "the server's own page is accepted"
+    assert "web phone refused: cross-origin request" in server.log_text()

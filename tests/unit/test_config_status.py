@@ -16,7 +16,7 @@ def test_without_keys_the_local_stack_runs_and_says_why(monkeypatch: pytest.Monk
     assert status["stack"]["active"] == "local"
     assert "DEEPGRAM_API_KEY" in status["stack"]["reason"]
     persona = status["groups"]["persona"]["values"]
-    assert persona["system_prompt_file"] == str(DEFAULT_PERSONA)
+    assert persona["system_prompt_file"] == DEFAULT_PERSONA.name
     assert "Maple Street Dental" in persona["greeting"]
     assert "gsk_secret" not in repr(status)
 
@@ -30,3 +30,24 @@ def test_an_unusable_persona_file_is_refused(tmp_path: Path, content: bytes, rea
     persona.write_bytes(content)
     with pytest.raises(ValidationError, match=reason):
         Settings(_env_file=None, system_prompt_file=persona)
+
+
+def test_config_status_hides_the_transfer_number_persona_path_and_url_passwords(
+    tmp_path: Path,
+) -> None:
+    persona = tmp_path / "private" / "persona.txt"
+    persona.parent.mkdir()
+    persona.write_text("You are Sam.")
+    settings = Settings(
+        _env_file=None,
+        stack="fake",
+        system_prompt_file=persona,
+        database_url="postgresql+asyncpg://db.internal/calls?user=agent&password=hunter2",
+        engine={"transfer_destination": "tel:+15550199"},
+    )
+    status = repr(config_status(settings, choose_stack(settings)))
+    for secret in ("hunter2", "5550199", str(tmp_path)):
+        assert secret not in status
+    assert "user=agent&password=***" in status
+    assert "***99" in status
+    assert "persona.txt" in status

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from voice_agent.adapters.audio.signal import tone
+from voice_agent.adapters.web.limits import WebPhoneLimits
 from voice_agent.adapters.web.transport import WebSocketCallTransport
 from voice_agent.application.ports.transport import DtmfPressed
 from voice_agent.domain.audio import AudioChunk
@@ -57,6 +58,12 @@ class MemorySocket:
     @property
     def audio_bytes(self) -> int:
         return sum(len(m) for m in self.sent if isinstance(m, bytes))
+
+    async def wait_for_controls(self, count: int) -> list[dict[str, Any]]:
+        while len(self.controls) < count:
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), 5)
+        return self.controls
 
     async def wait_for(self, kind: str) -> dict[str, Any]:
         while True:
@@ -206,3 +213,171 @@ async def test_closing_tells_the_client_why(
     await transport.aclose(reason="caller_hung_up")
     assert socket.controls[-1] == {"type": "ended", "reason": "caller_hung_up"}
     assert socket.closed
+
+
+# -- hostile clients ------------------------------------------------------------------------
+
+
+async def open_line(limits: WebPhoneLimits) -> tuple[WebSocketCallTransport, MemorySocket]:
+    socket = MemorySocket()
+    transport = WebSocketCallTransport(socket, limits=limits)
+    socket.client_sends({"type": "start"})
+    await transport.answer()
+    return transport, socket
+
+
+def other_tasks() -> set[asyncio.Task[Any]]:
+    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()}
+
+
+DEEP = "[" * 100000
+LONG_NUMBER = '{"type": "dtmf", "digit": ' + "7" * 5000 + "}"
+
+
+@pytest.mark.parametrize(
+    ("bad", "max_control_bytes", "reason"),
+    [
+        (DEEP, 4096, "exceeds 4096"),
+        (LONG_NUMBER, 4096, "exceeds 4096"),
+        (DEEP, 1_000_000, "nested too deeply"),
+        (LONG_NUMBER, 1_000_000, "too long a number"),
+    ],
+    ids=["deep-json", "huge-number", "deep-json-parsed", "huge-number-parsed"],
+)
+async def test_hostile_json_is_refused_and_the_call_goes_on(
+    bad: str, max_control_bytes: int, reason: str
+) -> None:
+    transport, socket = await open_line(WebPhoneLimits(max_control_bytes=max_control_bytes))
+    socket.client_sends(bad)
+    error = await socket.wait_for("error")
+    assert reason in error["message"]
+    good = tone(0.02, 16000)
+    socket.client_sends(good.pcm)
+    assert (await next_frame(transport)).pcm == good.pcm
+    await transport.aclose()
+
+
+async def test_hostile_json_instead_of_start_leaves_no_task_running() -> None:
+    socket = MemorySocket()
+    transport = WebSocketCallTransport(socket, limits=WebPhoneLimits(max_control_bytes=10**6))
+    socket.client_sends(DEEP)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        await transport.answer()
+    await transport.aclose()
+    assert socket.closed
+    assert other_tasks() == set()
+
+
+async def test_errors_quote_only_a_short_prefix_of_what_the_client_sent(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+) -> None:
+    _, socket = line
+    socket.client_sends({"type": "x" * 3000})
+    socket.client_sends({"type": "dtmf", "digit": "y" * 3000})
+    messages = [c["message"] for c in await socket.wait_for_controls(2)]
+    assert all(len(m) < 80 for m in messages), messages
+    assert "unknown message type 'xxxx" in messages[0]
+
+
+async def test_too_many_refused_messages_close_the_call() -> None:
+    transport, socket = await open_line(WebPhoneLimits(max_protocol_errors=3))
+    for _ in range(5):
+        socket.client_sends({"type": "dance"})
+    assert [f async for f in transport.audio_frames()] == []
+    await transport.aclose(reason="caller_hung_up")
+    errors = [c["message"] for c in socket.controls if c["type"] == "error"]
+    assert len(errors) == 4
+    assert errors[-1] == "3 messages refused: the call is closed"
+    assert socket.controls[-1] == {"type": "ended", "reason": "protocol_errors"}
+    assert transport.rejected_messages == 3
+    assert socket.closed
+
+
+async def test_caller_audio_faster_than_real_time_is_dropped_then_the_call_is_closed() -> None:
+    limits = WebPhoneLimits(realtime_factor=1.2, audio_burst_s=2.0, max_dropped_audio_s=5.0)
+    transport, socket = await open_line(limits)
+    started = asyncio.get_running_loop().time()
+    frame = bytes(640)  # 20 ms
+    received = 0.0
+
+    async def count() -> None:
+        nonlocal received
+        async for chunk in transport.audio_frames():
+            received += chunk.duration
+
+    counting = asyncio.create_task(count())
+    for _ in range(150):  # 3 s at once: the first 2 s pass, the rest is dropped
+        socket.client_sends(frame)
+    await socket.wait_for("error")
+    assert socket.controls[-1]["message"] == "caller audio arrives over 1.2x real time: dropping it"
+    assert transport.dropped_audio_s == pytest.approx(1.0, abs=0.021)
+    for _ in range(100):  # then twice real time for 20 s: 1.2x passes, the rest is dropped
+        for _ in range(100):
+            socket.client_sends(frame)
+        await asyncio.sleep(1.0)
+        if transport.closed_for:
+            break
+    await counting
+    await transport.aclose()
+    loop_seconds = asyncio.get_running_loop().time() - started
+    assert transport.closed_for == "audio_too_fast"
+    assert received <= 2.0 + 1.2 * loop_seconds + 0.02
+    assert transport.dropped_audio_s > 5.0
+    assert socket.controls[-2]["message"] == (
+        "caller audio keeps arriving over 1.2x real time: the call is closed"
+    )
+    assert socket.controls[-1] == {"type": "ended", "reason": "audio_too_fast"}
+
+
+async def test_caller_audio_in_real_time_is_never_dropped(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+) -> None:
+    transport, socket = line
+    for _ in range(50):  # the page holds up to 1 s back until `ready`, then sends it at once
+        socket.client_sends(bytes(640))
+    for _ in range(30 * 50):  # then 30 s in real time
+        socket.client_sends(bytes(640))
+        await asyncio.sleep(0.02)
+    assert transport.dropped_audio_s == 0
+    assert socket.controls == []
+
+
+async def test_key_presses_are_rate_limited(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+) -> None:
+    transport, socket = line
+    for _ in range(15):
+        socket.client_sends({"type": "dtmf", "digit": "1"})
+    events = transport.events()
+    pressed = [await asyncio.wait_for(anext(events), 5) for _ in range(10)]
+    assert pressed == [DtmfPressed("1")] * 10
+    assert {c["message"] for c in await socket.wait_for_controls(5)} == {
+        "too many key presses: at most 5 a second"
+    }
+    await asyncio.sleep(1.0)
+    socket.client_sends({"type": "dtmf", "digit": "2"})
+    assert await asyncio.wait_for(anext(events), 5) == DtmfPressed("2")
+
+
+class DeafSocket(MemorySocket):
+    """A client that stopped reading: every send blocks forever."""
+
+    async def send_bytes(self, data: bytes) -> None:
+        await asyncio.Event().wait()
+
+    async def send_text(self, data: str) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_client_that_stops_reading_ends_the_call_and_leaves_no_task() -> None:
+    socket = DeafSocket()
+    transport = WebSocketCallTransport(socket, limits=WebPhoneLimits(outgoing_frames=50))
+    socket.client_sends({"type": "start"})
+    await transport.answer()
+    await transport.play(tone(5.0, 16000))
+    assert [f async for f in transport.audio_frames()] == []
+    assert transport.closed_for == "client_not_reading"
+    async with asyncio.timeout(10):
+        await transport.aclose()
+    assert socket.closed
+    assert other_tasks() == set()

@@ -135,13 +135,28 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from voice_agent.adapters.observability.logging import configure_logging
-    from voice_agent.entrypoints.web import create_server_app
+    from voice_agent.entrypoints.web import create_server_app, websocket_max_bytes
+    from voice_agent.entrypoints.web_guard import is_loopback
 
     settings = Container().settings()
     configure_logging(json=settings.log_json, level="INFO")
+    public = not is_loopback(args.host)
+    if public and settings.api_key is None:
+        print(
+            f"voice-agent serve: --host {args.host} is reachable from the network: set API_KEY "
+            "first (the web phone and /calls then need it), or bind 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        app = create_server_app(settings)
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+        app = create_server_app(settings, public=public)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            ws_max_size=websocket_max_bytes(settings),
+        )
     except SchemaBehindError as error:
         print(f"voice-agent serve: {error}", file=sys.stderr)
         return 2

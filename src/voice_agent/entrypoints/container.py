@@ -36,6 +36,7 @@ def session_config(settings: Settings) -> SessionConfig:
         max_call_duration_s=engine.max_call_duration_s,
         history_token_budget=engine.history_token_budget,
         transfer_destination=engine.transfer_destination,
+        max_stored_events=engine.max_stored_events,
     )
 
 

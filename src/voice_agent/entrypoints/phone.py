@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from voice_agent.adapters.observability.logging import CallLogContext
+from voice_agent.adapters.web.limits import WebPhoneLimits
 from voice_agent.adapters.web.transport import (
     SAMPLE_RATE,
     PhoneSocket,
@@ -72,7 +73,8 @@ class StarletteSocket:
 @dataclass
 class WebPhone:
     """Answers web phone connections: at most `max_calls` at once (the next caller hears a
-    busy signal: an error message and a closed socket), each a full `CallSession`."""
+    busy signal: an error message and a closed socket), each a full `CallSession`. At most
+    `max_pending` connections may wait for their `start`, each for `start_timeout_s`."""
 
     ports: PortsFactory
     config: SessionConfig
@@ -80,15 +82,36 @@ class WebPhone:
     max_calls: int = 2
     sinks: Sequence[EventSink] = ()
     active: set[str] = field(default_factory=set)
+    max_pending: int = 8
+    start_timeout_s: float = 5.0
+    limits: WebPhoneLimits = field(default_factory=WebPhoneLimits)
+    pending: int = 0
+    """Connections accepted that have not sent `start` yet."""
 
     async def handle(self, socket: PhoneSocket) -> Call | None:
-        transport = WebSocketCallTransport(socket)
+        transport = WebSocketCallTransport(socket, limits=self.limits)
+        if self.pending >= self.max_pending:
+            transport.open()
+            transport.send(
+                {"type": "error", "message": f"busy: {self.max_pending} connections waiting"}
+            )
+            await transport.aclose(reason="busy")
+            return None
+        self.pending += 1
         try:
-            await transport.answer()
+            await transport.answer(timeout_s=self.start_timeout_s)
         except (ProtocolError, TimeoutError, ConnectionError) as error:
+            if isinstance(error, TimeoutError):
+                error = TimeoutError(f"no start within {self.start_timeout_s:g} s")
+                transport.send({"type": "error", "message": str(error)})
             log.info("web phone connection refused: %s", error)
             await transport.aclose()
             return None
+        except asyncio.CancelledError:
+            await transport.aclose()
+            raise
+        finally:
+            self.pending -= 1
         if len(self.active) >= self.max_calls:
             transport.send(
                 {"type": "error", "message": f"busy: {self.max_calls} calls already in progress"}

@@ -42,6 +42,26 @@ class EngineSettings(BaseModel):
     max_call_duration_s: float = Field(1800.0, ge=10.0, le=86400.0)
     history_token_budget: int = Field(2000, ge=100, le=200000)
     transfer_destination: str | None = None
+    max_stored_events: int = Field(500, ge=10, le=100000)
+    """Events (key presses, interruptions, failures...) stored per call; later ones are
+    counted and dropped."""
+
+
+class WebPhoneSettings(BaseModel):
+    """What one web phone connection may do (`WEB_PHONE__...`); see the README's web phone
+    section for the error each limit answers with."""
+
+    max_pending_starts: int = Field(8, ge=1, le=10000)
+    """Connections that have not sent `start` yet; the next one is told `busy`."""
+    start_timeout_s: float = Field(5.0, gt=0.0, le=120.0)
+    max_control_bytes: int = Field(4096, ge=256, le=1_000_000)
+    max_protocol_errors: int = Field(10, ge=1, le=10000)
+    realtime_factor: float = Field(1.2, ge=1.0, le=10.0)
+    audio_burst_s: float = Field(2.0, ge=0.1, le=60.0)
+    max_dropped_audio_s: float = Field(5.0, ge=0.0, le=600.0)
+    dtmf_per_second: float = Field(5.0, gt=0.0, le=100.0)
+    dtmf_burst: int = Field(10, ge=1, le=1000)
+    outgoing_frames: int = Field(500, ge=10, le=100000)
 
 
 class ProviderKeys(BaseModel):
@@ -66,6 +86,7 @@ class Settings(BaseSettings):
     stack: StackName | None = None
     """Force a stack; by default the cloud stack when its keys are set, else local."""
     engine: EngineSettings = EngineSettings()
+    web_phone: WebPhoneSettings = WebPhoneSettings()
     cloud: CloudSettings = CloudSettings()
     resilience: ResilienceSettings = ResilienceSettings()
     prices: ProviderPrices = ProviderPrices()
@@ -109,6 +130,15 @@ class Settings(BaseSettings):
     )
     """Simultaneous web phone calls; the next caller gets a busy error (see docs/performance.md
     for what the local stack sustains on two cores)."""
+    allowed_origins: str = Field(
+        "", validation_alias=AliasChoices("ALLOWED_ORIGINS", "allowed_origins")
+    )
+    """Comma-separated origins (`https://phone.example.com`) whose pages may open the web
+    phone besides the server's own, e.g. behind a TLS-terminating proxy."""
+
+    @property
+    def origins(self) -> frozenset[str]:
+        return frozenset(o.strip() for o in self.allowed_origins.split(",") if o.strip())
 
     @field_validator("system_prompt_file")
     @classmethod

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from fastapi import FastAPI, WebSocket
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import SecretStr, ValidationError
 
+from voice_agent.adapters.observability.masking import SECRET_KEYS, mask_phone
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.adapters.sqlalchemy import Database
-from voice_agent.adapters.web.transport import SAMPLE_RATE
+from voice_agent.adapters.web.limits import WebPhoneLimits, excerpt
+from voice_agent.adapters.web.transport import MAX_FRAME_BYTES, SAMPLE_RATE
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.resilience import BreakerSnapshot
@@ -25,12 +29,21 @@ from voice_agent.entrypoints.api import ApiDependencies, create_app
 from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker, Probe
 from voice_agent.entrypoints.container import session_config
 from voice_agent.entrypoints.phone import CallPorts, StarletteSocket, WebPhone
-from voice_agent.entrypoints.settings import Settings, StackName
+from voice_agent.entrypoints.settings import Settings, StackName, WebPhoneSettings
 from voice_agent.entrypoints.stack import StackChoice, choose_stack
 from voice_agent.entrypoints.stack_health import circuit_probes, worker_probe
 from voice_agent.entrypoints.store import open_call_store
+from voice_agent.entrypoints.web_guard import (
+    TOKEN_TTL_S,
+    CallTokens,
+    OriginPolicy,
+    WebPhoneGate,
+    bearer,
+)
 
 STATIC = Path(__file__).parent / "static"
+POLICY_VIOLATION = 1008
+log = logging.getLogger(__name__)
 
 
 def config_status(settings: Settings, stack: StackChoice) -> dict[str, Any]:
@@ -40,7 +53,7 @@ def config_status(settings: Settings, stack: StackChoice) -> dict[str, Any]:
     return {
         "stack": {"active": stack.name.value, "reason": stack.reason},
         "groups": {
-            "engine": {"state": "valid", "values": settings.engine.model_dump()},
+            "engine": {"state": "valid", "values": _engine_values(settings)},
             "providers": {
                 "state": "valid" if not missing else "missing",
                 "missing": missing,
@@ -57,7 +70,7 @@ def config_status(settings: Settings, stack: StackChoice) -> dict[str, Any]:
             "persona": {
                 "state": "valid",
                 "values": {
-                    "system_prompt_file": str(settings.system_prompt_file),
+                    "system_prompt_file": settings.system_prompt_file.name,
                     "greeting": settings.greeting,
                     "web_phone_max_calls": settings.web_phone_max_calls,
                 },
@@ -66,18 +79,68 @@ def config_status(settings: Settings, stack: StackChoice) -> dict[str, Any]:
     }
 
 
+def _engine_values(settings: Settings) -> dict[str, Any]:
+    values = settings.engine.model_dump()
+    if values.get("transfer_destination"):
+        values["transfer_destination"] = mask_phone(values["transfer_destination"])
+    return values
+
+
 def _mask(value: SecretStr | None) -> str | None:
     return None if value is None else "***"
 
 
 def _mask_url(url: str) -> str:
-    """Hide a password in a database URL."""
-    if "@" not in url or "://" not in url:
+    """Hide a password in a database URL: in its credentials, or in its query string
+    (`?password=...`, as asyncpg accepts)."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        url = f"{scheme}://{user}:***@{host}"
+    parts = urlsplit(url)
+    if not parts.query:
         return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    query = [
+        (name, "***" if SECRET_KEYS.search(name) or "pass" in name.lower() else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+
+
+def web_phone_limits(settings: WebPhoneSettings) -> WebPhoneLimits:
+    return WebPhoneLimits(
+        max_control_bytes=settings.max_control_bytes,
+        max_protocol_errors=settings.max_protocol_errors,
+        realtime_factor=settings.realtime_factor,
+        audio_burst_s=settings.audio_burst_s,
+        max_dropped_audio_s=settings.max_dropped_audio_s,
+        dtmf_per_second=settings.dtmf_per_second,
+        dtmf_burst=settings.dtmf_burst,
+        outgoing_frames=settings.outgoing_frames,
+    )
+
+
+def websocket_max_bytes(settings: Settings) -> int:
+    """The largest WebSocket message the server reads at all (uvicorn's `ws_max_size`):
+    an audio frame or a control message, with room to spare; larger ones close the socket
+    before they are buffered."""
+    return max(MAX_FRAME_BYTES, 4 * settings.web_phone.max_control_bytes) + 1024
+
+
+def web_phone_gate(settings: Settings, *, public: bool) -> WebPhoneGate:
+    """The handshake checks; a public bind without `API_KEY` is refused here too."""
+    if public and settings.api_key is None:
+        raise SystemExit(
+            "the server is bound to a non-loopback address: set API_KEY, which callers on "
+            "the network then need (see the README's web phone section)"
+        )
+    try:
+        origins = OriginPolicy.create(settings.origins, public=public)
+    except ValueError as error:
+        raise SystemExit(f"invalid configuration: {error}") from None
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    return WebPhoneGate(origins, CallTokens(key) if key else None)
 
 
 def health_checker(
@@ -149,14 +212,15 @@ async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | No
     return None
 
 
-def create_server_app(settings: Settings | None = None) -> FastAPI:
+def create_server_app(settings: Settings | None = None, *, public: bool = False) -> FastAPI:
     """The app uvicorn serves: opens the call store at start-up (refusing a schema that is
     behind, closing calls a dead process left active), loads the stack's models, and closes
-    the store at shutdown."""
+    the store at shutdown. `public`: bound to a non-loopback address (callers need a token)."""
     try:
         settings = settings or Settings()
     except ValidationError as error:
         raise SystemExit(f"invalid configuration: {error}") from error
+    gate = web_phone_gate(settings, public=public)
     stack = choose_stack(settings)
     metrics = PrometheusMetrics()
     phone: WebPhone | None = None
@@ -179,6 +243,9 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
                 loaded.config,
                 stack.name.value,
                 max_calls=settings.web_phone_max_calls,
+                max_pending=settings.web_phone.max_pending_starts,
+                start_timeout_s=settings.web_phone.start_timeout_s,
+                limits=web_phone_limits(settings.web_phone),
             )
         api = create_app(
             ApiDependencies(
@@ -203,9 +270,37 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
     async def web_phone_page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.post("/ws-token", include_in_schema=False)
+    async def web_phone_token(request: Request) -> JSONResponse:
+        """A short-lived token for `/ws` (null when the server does not need one); on a
+        public bind it takes the API key as a bearer token."""
+        refusal = gate.origins.refusal(
+            request.headers.get("origin"),
+            request.headers.get("host"),
+            secure=request.url.scheme == "https",
+        )
+        if refusal is not None:
+            _log_refusal(refusal, request.headers.get("origin"))
+            return JSONResponse({"detail": "this origin may not use the web phone"}, 403)
+        if not gate.token_required:
+            return JSONResponse({"token": None})
+        key = bearer(request.headers)
+        if gate.tokens is None or key is None or not gate.tokens.is_api_key(key):
+            return JSONResponse(
+                {"detail": "this web phone needs the server's API key"},
+                401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return JSONResponse({"token": gate.tokens.mint(), "expires_in_s": TOKEN_TTL_S})
+
     @app.websocket("/ws")
     async def web_phone_call(websocket: WebSocket) -> None:
-        await websocket.accept()
+        refusal = gate.refusal(websocket.headers, secure=websocket.url.scheme == "wss")
+        if refusal is not None:
+            _log_refusal(refusal, websocket.headers.get("origin"))
+            await websocket.close(POLICY_VIOLATION)  # before accepting: HTTP 403
+            return
+        await websocket.accept(subprotocol=gate.subprotocol(websocket.headers))
         if phone is None:
             await websocket.send_json(
                 {"type": "error", "message": f"the {stack.name.value} stack has no web phone"}
@@ -216,3 +311,7 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _log_refusal(reason: str, origin: str | None) -> None:
+    log.warning("web phone refused: %s (origin %s)", reason, excerpt(origin, 60))

@@ -9,6 +9,12 @@ that much later). A barge-in drops the server's queue and sends `{"type": "clear
 client flushes its buffer too. Transcripts, latencies and state changes are pushed as JSON
 from the call's domain events (`notify`).
 
+Every connection is held to `WebPhoneLimits`: oversized or malformed control messages are
+refused before or while parsing (never raising out of the reader), caller audio faster than
+real time is dropped and then the call closed, key presses are rate-limited, a client that
+stops reading fills a bounded queue and is taken as gone, and after too many refused messages
+the call is closed. Errors quote at most a short prefix of what the client sent.
+
 The transport wraps the narrow `PhoneSocket` interface, not a web framework, so tests drive it
 with an in-memory socket and the server adapts Starlette's WebSocket to it.
 """
@@ -24,6 +30,7 @@ from typing import Any, Protocol
 
 from voice_agent.adapters.audio.playout import PacedPlayout
 from voice_agent.adapters.event_channel import EventChannel
+from voice_agent.adapters.web.limits import TokenBucket, WebPhoneLimits, excerpt
 from voice_agent.application.ports.transport import DtmfPressed, TransportEvent
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.events import (
@@ -61,42 +68,67 @@ class ProtocolError(ValueError):
 
 
 class WebSocketCallTransport:
-    def __init__(self, socket: PhoneSocket, *, frame_s: float = 0.02) -> None:
+    def __init__(
+        self,
+        socket: PhoneSocket,
+        *,
+        frame_s: float = 0.02,
+        limits: WebPhoneLimits = WebPhoneLimits(),  # noqa: B008 (frozen, shared safely)
+    ) -> None:
         self._socket = socket
+        self._limits = limits
         self._audio: EventChannel[AudioChunk] = EventChannel(max_items=500)
         """Caller audio; if the engine stalls, the oldest frames go (about 10 s kept)."""
         self._events: EventChannel[TransportEvent] = EventChannel()
-        self._outgoing: asyncio.Queue[bytes | str | None] = asyncio.Queue()
+        self._outgoing: asyncio.Queue[bytes | str | None] = asyncio.Queue(limits.outgoing_frames)
         self._playout = PacedPlayout(SAMPLE_RATE, self._on_frame, frame_s=frame_s)
         self._ended = asyncio.Event()
         self.hung_up_by: str | None = None
+        self.closed_for: str | None = None
+        """Why the transport itself ended the call (a limit the client broke), if it did."""
         self.rejected_messages = 0
+        self.dropped_audio_s = 0.0
+        """Caller audio dropped for arriving faster than real time."""
+        self._dropping_audio = False
+        self._audio_budget: TokenBucket | None = None
+        self._dtmf_budget: TokenBucket | None = None
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
 
     # -- call set-up -----------------------------------------------------------------
+    def open(self) -> None:
+        """Start sending to the client (`answer` does; before refusing a connection too)."""
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="phone-writer")
+
     async def answer(self, *, timeout_s: float = 10.0) -> None:
         """Wait for the client's `{"type": "start"}`; raises `ProtocolError` (after telling
         the client why) or `TimeoutError` if it does not come."""
-        self._writer = asyncio.create_task(self._write(), name="phone-writer")
+        self.open()
         async with asyncio.timeout(timeout_s):
             while True:
                 message = await self._socket.receive()
                 if message is None:
                     raise ConnectionError("the client left before starting the call")
                 try:
-                    if isinstance(message, str) and _control(message).get("type") == "start":
+                    if (
+                        isinstance(message, str)
+                        and _control(message, self._limits.max_control_bytes).get("type") == "start"
+                    ):
                         break
                     raise ProtocolError('send {"type": "start"} before anything else')
                 except ProtocolError as error:
                     self.send({"type": "error", "message": str(error)})
                     raise
+        now = asyncio.get_running_loop().time()
+        limits = self._limits
+        self._audio_budget = TokenBucket(limits.realtime_factor, limits.audio_burst_s, now)
+        self._dtmf_budget = TokenBucket(limits.dtmf_per_second, limits.dtmf_burst, now)
         self._reader = asyncio.create_task(self._read(), name="phone-reader")
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a JSON control message for the client (sent in order with the audio)."""
-        if self._writer is not None and not self._writer.done():
-            self._outgoing.put_nowait(json.dumps(message))
+        self._enqueue(json.dumps(message))
 
     def notify(self, event: DomainEvent) -> None:
         """An `EventSink`: the call's events as the client sees them."""
@@ -104,13 +136,18 @@ class WebSocketCallTransport:
             self.send(message)
 
     async def aclose(self, reason: str | None = None) -> None:
-        """Tell the client the call ended, flush what is queued, close the socket."""
+        """Tell the client the call ended (the limit it broke, if it broke one), flush what
+        is queued (for at most `flush_timeout_s`), close the socket. No task outlives it."""
         self._end(self.hung_up_by or "agent")
         await self._playout.aclose()
+        reason = self.closed_for or reason
         if reason is not None:
             self.send({"type": "ended", "reason": reason})
-        self._outgoing.put_nowait(None)
         if self._writer is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._outgoing.put_nowait(None)
+            await asyncio.wait({self._writer}, timeout=self._limits.flush_timeout_s)
+            self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
         if self._reader is not None:
             self._reader.cancel()
@@ -173,29 +210,52 @@ class WebSocketCallTransport:
                 try:
                     self._accept(message)
                 except ProtocolError as error:
-                    self.rejected_messages += 1
-                    self.send({"type": "error", "message": str(error)})
+                    self._refuse(error)
         except Exception as error:  # the socket broke: the caller is gone
             log.info("web phone socket failed: %s", error)
             self._end("caller")
+
+    def _refuse(self, error: ProtocolError) -> None:
+        self.rejected_messages += 1
+        self.send({"type": "error", "message": str(error)})
+        limit = self._limits.max_protocol_errors
+        if self.rejected_messages >= limit:
+            self._close_for("protocol_errors", f"{limit} messages refused: the call is closed")
+
+    def _close_for(self, reason: str, message: str) -> None:
+        """End the call because the client broke a limit, telling it why."""
+        if self._ended.is_set():
+            return
+        log.info("web phone call closed: %s", reason)
+        self.send({"type": "error", "message": message})
+        self.closed_for = reason
+        self._end("caller")
 
     def _accept(self, message: bytes | str) -> None:
         if isinstance(message, bytes):
             self._accept_audio(message)
             return
-        control = _control(message)
+        control = _control(message, self._limits.max_control_bytes)
         kind = control.get("type")
         if kind == "hangup":
             self._end("caller")
         elif kind == "dtmf":
             digit = control.get("digit")
             if not isinstance(digit, str) or digit not in DTMF_DIGITS:
-                raise ProtocolError(f"dtmf digit must be one of 0-9 * # A-D, got {digit!r}")
+                raise ProtocolError(f"dtmf digit must be one of 0-9 * # A-D, got {excerpt(digit)}")
+            if not self._within(self._dtmf_budget, 1.0):
+                raise ProtocolError(
+                    f"too many key presses: at most {self._limits.dtmf_per_second:g} a second"
+                )
             self._events.put(DtmfPressed(digit))
         elif kind == "start":
             raise ProtocolError("the call has already started")
         else:
-            raise ProtocolError(f"unknown message type {kind!r}")
+            raise ProtocolError(f"unknown message type {excerpt(kind)}")
+
+    @staticmethod
+    def _within(budget: TokenBucket | None, amount: float) -> bool:
+        return budget is None or budget.take(amount, asyncio.get_running_loop().time())
 
     def _accept_audio(self, pcm: bytes) -> None:
         if len(pcm) % 2:
@@ -204,8 +264,22 @@ class WebSocketCallTransport:
             )
         if len(pcm) > MAX_FRAME_BYTES:
             raise ProtocolError(f"audio frame of {len(pcm)} bytes exceeds {MAX_FRAME_BYTES}")
-        if pcm:
+        if not pcm:
+            return
+        seconds = len(pcm) / (SAMPLE_RATE * 2)
+        if self._within(self._audio_budget, seconds):
+            self._dropping_audio = False
             self._audio.put(AudioChunk(pcm, SAMPLE_RATE))
+            return
+        self.dropped_audio_s += seconds
+        factor = f"over {self._limits.realtime_factor:g}x real time"
+        if self.dropped_audio_s > self._limits.max_dropped_audio_s:
+            self._close_for(
+                "audio_too_fast", f"caller audio keeps arriving {factor}: the call is closed"
+            )
+        elif not self._dropping_audio:
+            self._dropping_audio = True
+            self.send({"type": "error", "message": f"caller audio arrives {factor}: dropping it"})
 
     async def _write(self) -> None:
         while (item := await self._outgoing.get()) is not None:
@@ -220,7 +294,18 @@ class WebSocketCallTransport:
                 return
 
     def _on_frame(self, frame: AudioChunk) -> None:
-        self._outgoing.put_nowait(frame.pcm)
+        self._enqueue(frame.pcm)
+
+    def _enqueue(self, item: bytes | str) -> None:
+        if self._writer is None or self._writer.done():
+            return
+        try:
+            self._outgoing.put_nowait(item)
+        except asyncio.QueueFull:  # the client stopped reading: nobody hears this call
+            if not self._ended.is_set():
+                log.info("web phone client is not reading: ending the call")
+                self.closed_for = "client_not_reading"
+                self._end("caller")
 
     def _end(self, by: str) -> None:
         if self._ended.is_set():
@@ -232,13 +317,19 @@ class WebSocketCallTransport:
         self._events.close()
 
 
-def _control(message: bytes | str) -> dict[str, Any]:
+def _control(message: bytes | str, max_chars: int) -> dict[str, Any]:
     if isinstance(message, bytes):
         raise ProtocolError("expected a JSON control message, got binary audio")
+    if len(message) > max_chars:
+        raise ProtocolError(f"control message of {len(message)} characters exceeds {max_chars}")
     try:
         control = json.loads(message)
     except json.JSONDecodeError as error:
         raise ProtocolError(f"control messages must be JSON: {error.msg}") from None
+    except RecursionError:
+        raise ProtocolError("control message is nested too deeply") from None
+    except ValueError:  # an integer beyond Python's digit limit for conversion
+        raise ProtocolError("control message has too long a number") from None
     if not isinstance(control, dict) or not isinstance(control.get("type"), str):
         raise ProtocolError('control messages must be JSON objects with a "type" string')
     return control

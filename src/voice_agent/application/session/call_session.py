@@ -130,7 +130,9 @@ class CallSession:
         self._flags = _Flags()
         self._tools = tools_for(config.transfer_destination)
         self.call = Call(caller_number=transport.caller_number, started_at=self._clock.wall())
-        self._recorder = CallRecorder(ports.repository, self.call.id)
+        self._recorder = CallRecorder(
+            ports.repository, self.call.id, max_events=config.max_stored_events
+        )
         self._line = CallerLine(transport, ports.stt, ports.vad, self._clock, self._inputs)
 
     @property

@@ -37,5 +37,8 @@ class SessionConfig:
     history_token_budget: int = 2000
     transfer_destination: str | None = None
     """Where `transfer_call` sends the caller; the tool is offered only when set."""
+    max_stored_events: int = 500
+    """Events stored per call (key presses, interruptions, failures...); a caller pressing
+    keys all call long must not grow the database without bound. Later ones are dropped."""
     final_transcript_grace_s: float = 1.0
     """After speech ends, how long to wait for a final transcript before using the interim."""

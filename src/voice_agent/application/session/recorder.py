@@ -19,12 +19,15 @@ Write = Callable[[], Awaitable[None]]
 
 
 class CallRecorder:
-    def __init__(self, repository: CallRepository, call_id: str) -> None:
+    def __init__(self, repository: CallRepository, call_id: str, *, max_events: int = 500) -> None:
         self._repository = repository
         self._call_id = call_id
         self._writes: asyncio.Queue[Write | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.failures = 0
+        self._events_left = max_events
+        self.dropped_events = 0
+        """Events beyond `max_events`, not stored."""
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._drain(), name="call-recorder")
@@ -39,6 +42,14 @@ class CallRecorder:
         self._writes.put_nowait(lambda: self._repository.save_turn(self._call_id, snapshot))
 
     def record_event(self, event: DomainEvent) -> None:
+        if self._events_left <= 0:
+            if not self.dropped_events:
+                log.warning(
+                    "call %s: event limit reached, later events are not stored", self._call_id
+                )
+            self.dropped_events += 1
+            return
+        self._events_left -= 1
         self._writes.put_nowait(lambda: self._repository.record_event(event))
 
     async def close(self) -> None:

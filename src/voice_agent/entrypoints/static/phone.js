@@ -7,6 +7,11 @@
 //
 // The query string `?sampleRate=48000` forces the AudioContext's rate, to try the resampling
 // path on a machine where the 16 kHz context is accepted.
+//
+// Before each call the page asks the server (same origin) for a short-lived token. A server
+// reachable from the network wants its API key for that: the page takes it from the address's
+// fragment (`#key=...`, never sent to the server, then removed from the address bar) or asks
+// for it, and keeps it for the tab's session.
 
 const LINE_RATE = 16000;
 const START_BUFFER_MS = 60; // agent audio buffered before playback starts
@@ -14,6 +19,7 @@ const PENDING_FRAMES = 50; // caller audio kept (1 s) until the server is ready
 const MAX_BUFFERED_BYTES = 64000; // ~2 s of caller audio stuck in the socket: drop, stay live
 const HANGUP_GRACE_MS = 3000; // wait this long for the server to close after our hangup
 const DRAIN_MS = 2000; // at most this long for the agent's last words after the server ends
+const KEY_STORAGE = "voice-agent-api-key";
 
 const STATUS = {
   idle: "Ready to call",
@@ -106,12 +112,14 @@ async function call() {
   setState("connecting");
   try {
     current.context = newContext(forcedRate()); // inside the click, so it may start playing
+    const token = await fetchToken();
+    if (current.finished) return; // hung up meanwhile
     await openAudio(current);
     if (current.finished) {
       stopMicrophone(current); // hung up while the microphone was being opened
       return;
     }
-    openSocket(current);
+    openSocket(current, token);
   } catch (error) {
     if (current.finished) return; // hung up meanwhile: the context is closed, nothing to say
     console.error("web phone: could not start the call", error);
@@ -235,10 +243,36 @@ function stopMicrophone(current) {
 
 // --- the line to the agent ---------------------------------------------------------------
 
-function openSocket(current) {
+/** A token for /ws, or null when the server needs none; asks for the API key at most once. */
+async function fetchToken() {
+  takeKeyFromAddress();
+  for (let asked = false; ; asked = true) {
+    const key = sessionStorage.getItem(KEY_STORAGE);
+    const headers = key ? { Authorization: `Bearer ${key}` } : {};
+    const response = await fetch(new URL("ws-token", location.href), { method: "POST", headers });
+    if (response.ok) return (await response.json()).token ?? null;
+    if (response.status !== 401) {
+      throw new Error(`the agent refused the call (HTTP ${response.status})`);
+    }
+    sessionStorage.removeItem(KEY_STORAGE);
+    const entered = asked ? null : window.prompt("This agent needs its API key:");
+    if (!entered) throw new Error(key ? "the API key was refused" : "the agent needs its API key");
+    sessionStorage.setItem(KEY_STORAGE, entered.trim());
+  }
+}
+
+function takeKeyFromAddress() {
+  const key = new URLSearchParams(location.hash.slice(1)).get("key");
+  if (!key) return;
+  sessionStorage.setItem(KEY_STORAGE, key);
+  history.replaceState(null, "", location.pathname + location.search);
+}
+
+function openSocket(current, token) {
   const url = new URL("ws", location.href); // /ws next to the page
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-  const socket = new WebSocket(url);
+  // A token rides as a subprotocol: browsers cannot set headers, and query strings get logged.
+  const socket = token ? new WebSocket(url, ["voice-agent", `token.${token}`]) : new WebSocket(url);
   socket.binaryType = "arraybuffer";
   current.socket = socket;
   socket.onopen = () => socket.send(JSON.stringify({ type: "start" }));
