@@ -37,6 +37,13 @@ class EndReason(Enum):
     MAX_DURATION = "max_duration"
     TRANSFERRED = "transferred"
     ERROR = "error"
+    """A provider failed beyond recovery (the caller heard an apology)."""
+    INTERNAL_ERROR = "internal_error"
+    """An unexpected error in the agent itself ended the call."""
+    CANCELLED = "cancelled"
+    """The call's task was cancelled before the call could end normally."""
+    SERVER_SHUTDOWN = "server_shutdown"
+    """The server was stopped (SIGTERM) during the call."""
     PROCESS_DIED = "process_died"
 
 

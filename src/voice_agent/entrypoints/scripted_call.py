@@ -54,9 +54,11 @@ def build_scripted_call(
     repository: CallRepository | None = None,
     sinks: Sequence[EventSink] = (),
     keep_played_audio: bool = True,
+    line: type[InMemoryCallTransport] = InMemoryCallTransport,
 ) -> ScriptedCall:
+    """`line`: the phone line's class (tests pass subclasses that inject faults)."""
     script = scenario.script
-    transport = InMemoryCallTransport(
+    transport = line(
         script, caller_number=scenario.caller_number, keep_played_audio=keep_played_audio
     )
     stt = ScriptedSpeechToText(script.transcripts, scenario.stt_settings())
