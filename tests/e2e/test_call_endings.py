@@ -12,7 +12,8 @@ from voice_agent.adapters.fakes.transport import InMemoryCallTransport
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.errors import IllegalTransition
-from voice_agent.domain.events import CallEnded, DomainEvent
+from voice_agent.domain.events import CallEnded, DomainEvent, StateChanged
+from voice_agent.domain.state import ConversationState
 from voice_agent.entrypoints.scenario import parse_scenario
 from voice_agent.entrypoints.scripted_call import (
     ScriptedCall,
@@ -44,21 +45,38 @@ class Outcome:
         self.metrics = metrics
         self.events: list[DomainEvent] = []
         self.stored: Call | None = None
+        self.answering = asyncio.Event()
 
     def sample(self, name: str, **labels: str) -> float | None:
         return self.metrics.registry.get_sample_value(name, labels)
 
 
+class Answering:
+    """An event sink: set once the agent speaks for the second time (its first answer)."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+        self.event = asyncio.Event()
+
+    def __call__(self, event: DomainEvent) -> None:
+        if isinstance(event, StateChanged) and event.current is ConversationState.SPEAKING:
+            self.turns += 1
+            if self.turns == 2:
+                self.event.set()
+
+
 def _prepare(scenario: dict[str, Any], transport: type[InMemoryCallTransport] | None) -> Outcome:
     metrics = PrometheusMetrics()
     outcome_events: list[DomainEvent] = []
+    answering = Answering()
     scripted = build_scripted_call(
         parse_scenario(scenario),
-        sinks=[metrics, outcome_events.append],
+        sinks=[metrics, outcome_events.append, answering],
         line=transport or InMemoryCallTransport,
     )
     outcome = Outcome(scripted, metrics)
     outcome.events = outcome_events
+    outcome.answering = answering.event
     return outcome
 
 
@@ -74,7 +92,7 @@ def _run(
         if drive is None:
             await outcome.scripted.run()
         else:
-            await drive(outcome.scripted)
+            await drive(outcome)
         outcome.stored = await outcome.scripted.repository.get(outcome.scripted.session.call.id)
         return outcome
 
@@ -123,18 +141,12 @@ def test_an_error_before_the_call_is_under_way_still_ends_it() -> None:
     _assert_ended(outcome, CallStatus.FAILED, EndReason.INTERNAL_ERROR)
 
 
-async def _cancel_mid_reply(scripted: ScriptedCall) -> None:
-    task = asyncio.create_task(scripted.run())
-    await _until_agent_speaks_twice(scripted)
+async def _cancel_mid_reply(outcome: Outcome) -> None:
+    task = asyncio.create_task(outcome.scripted.run())
+    await outcome.answering.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-
-
-async def _until_agent_speaks_twice(scripted: ScriptedCall) -> None:
-    record = scripted.transport.record
-    while len(record.segments) < 2:
-        await asyncio.sleep(0.05)  # fast-forwarded loop time: polls the scripted line
 
 
 def test_a_cancelled_call_is_ended_stored_and_counted() -> None:
@@ -147,10 +159,10 @@ def test_a_cancelled_call_is_ended_stored_and_counted() -> None:
     ]
 
 
-async def _shut_down_mid_reply(scripted: ScriptedCall) -> None:
-    task = asyncio.create_task(scripted.run())
-    await _until_agent_speaks_twice(scripted)
-    scripted.session.end_now(EndReason.SERVER_SHUTDOWN)
+async def _shut_down_mid_reply(outcome: Outcome) -> None:
+    task = asyncio.create_task(outcome.scripted.run())
+    await outcome.answering.wait()
+    outcome.scripted.session.end_now(EndReason.SERVER_SHUTDOWN)
     await task
 
 

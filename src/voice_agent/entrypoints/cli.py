@@ -131,16 +131,15 @@ def _run_on_wall_clock(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from voice_agent.adapters.observability.logging import configure_logging
+    from voice_agent.entrypoints.server import run_server
     from voice_agent.entrypoints.web import create_server_app
 
     settings = Container().settings()
     configure_logging(json=settings.log_json, level="INFO")
     try:
         app = create_server_app(settings)
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+        run_server(app, host=args.host, port=args.port, grace_s=settings.shutdown_grace_s)
     except SchemaBehindError as error:
         print(f"voice-agent serve: {error}", file=sys.stderr)
         return 2

@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     )
     """Simultaneous web phone calls; the next caller gets a busy error (see docs/performance.md
     for what the local stack sustains on two cores)."""
+    shutdown_grace_s: float = Field(
+        10.0,
+        ge=0,
+        le=600,
+        validation_alias=AliasChoices("SHUTDOWN_GRACE_S", "shutdown_grace_s"),
+    )
+    """On SIGTERM, how long calls in progress get to be ended as `server_shutdown` and
+    stored (usage included) before their tasks are cancelled."""
 
     @field_validator("system_prompt_file")
     @classmethod
