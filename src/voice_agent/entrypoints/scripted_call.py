@@ -25,6 +25,7 @@ from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call
 from voice_agent.entrypoints.scenario import Scenario
+from voice_agent.entrypoints.store import storage_retry
 
 T = TypeVar("T")
 
@@ -74,6 +75,7 @@ def build_scripted_call(
         clock=LoopClock(),
         canned=CannedSpeech(tts),
         sinks=sinks,
+        storage_retry=storage_retry(),
     )
     session = CallSession(transport, ports, _config(scenario, base or SessionConfig()))
     return ScriptedCall(session, transport, stt, llm, tts, repository)

@@ -5,9 +5,17 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from voice_agent.adapters.resilience import BackoffRetry
 from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
+from voice_agent.application.resilience.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
+
+
+def storage_retry() -> RetryPolicy:
+    """How a call's writes are retried: four attempts, 0.2 s to 2 s apart, enough to ride
+    out a locked SQLite file or a database fail-over of a few seconds."""
+    return BackoffRetry(max_attempts=4, initial_s=0.2, max_s=2.0, jitter_s=0.1)
 
 
 async def open_call_store(

@@ -1,11 +1,18 @@
 """`CallRepository` on SQL. Every method is one short transaction, so each turn is on disk
-(committed) when `save_turn` returns."""
+(committed) when `save_turn` returns. A write that fails is rolled back with its own
+session, so it never leaves anything behind for the next write; it raises
+`ProviderUnavailable("database")` when trying again may work (locked, unreachable) and
+`ProviderError` (not retryable) otherwise."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_agent.adapters.sqlalchemy.database import Database
 from voice_agent.adapters.sqlalchemy.mapping import (
@@ -17,30 +24,49 @@ from voice_agent.adapters.sqlalchemy.mapping import (
     turn_to_row,
 )
 from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallRow, TurnRow
+from voice_agent.application.ports.errors import ProviderError, ProviderUnavailable
 from voice_agent.application.ports.repository import CallPage
 from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.turn import Turn
+
+DATABASE = "database"
+
+
+def _brief(error: DBAPIError) -> str:
+    """The driver's message without the statement and its parameters (caller data)."""
+    return f"{type(error.orig).__name__}: {error.orig}"[:200]
 
 
 class SqlAlchemyCallRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
 
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction, committed on success and rolled back on any failure."""
+        try:
+            async with self._db.sessions.begin() as session:
+                yield session
+        except (OperationalError, InterfaceError) as error:
+            raise ProviderUnavailable(DATABASE, _brief(error)) from error
+        except DBAPIError as error:
+            raise ProviderError(DATABASE, _brief(error), retryable=False) from error
+
     async def save_call(self, call: Call) -> None:
-        async with self._db.sessions.begin() as session:
+        async with self._write() as session:
             row = await session.get(CallRow, call.id)
             session.add(call_to_row(call, row))
 
     async def save_turn(self, call_id: str, turn: Turn) -> None:
-        async with self._db.sessions.begin() as session:
+        async with self._write() as session:
             if await session.get(CallRow, call_id) is None:
                 raise KeyError(f"no call {call_id!r} to add a turn to")
             row = await session.get(TurnRow, turn.id)
             session.add(turn_to_row(call_id, turn, row))
 
     async def record_event(self, event: DomainEvent) -> None:
-        async with self._db.sessions.begin() as session:
+        async with self._write() as session:
             if await session.get(CallRow, event.call_id) is None:
                 raise KeyError(f"no call {event.call_id!r} to add an event to")
             session.add(event_to_row(event))

@@ -29,6 +29,7 @@ from voice_agent.application.ports.stt import (
 from voice_agent.application.ports.transport import CallTransport
 from voice_agent.application.ports.tts import TextToSpeech
 from voice_agent.application.ports.vad import VoiceActivityDetector
+from voice_agent.application.resilience.retry import RetryPolicy
 from voice_agent.application.session.caller_turn import CallerTurn, Overlap
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
@@ -83,6 +84,9 @@ class SessionPorts:
     clock: Clock
     canned: CannedSpeech
     sinks: Sequence[EventSink] = ()
+    storage_retry: RetryPolicy | None = None
+    """When to write a call's record again after a retryable storage failure (no retry
+    when None)."""
 
 
 @dataclass(slots=True)
@@ -131,7 +135,9 @@ class CallSession:
         self._flags = _Flags()
         self._tools = tools_for(config.transfer_destination)
         self.call = Call(caller_number=transport.caller_number, started_at=self._clock.wall())
-        self._recorder = CallRecorder(ports.repository, self.call.id)
+        self._recorder = CallRecorder(
+            ports.repository, self.call.id, clock=ports.clock, retry=ports.storage_retry
+        )
         self._line = CallerLine(transport, ports.stt, ports.vad, self._clock, self._inputs)
 
     @property
