@@ -12,6 +12,17 @@ from voice_agent.domain.turn import Turn
 from voice_agent.domain.usage import ProviderUsage
 
 
+@dataclass(frozen=True, slots=True)
+class CallOwner:
+    """A process that runs calls, as the store knows it: alive while its heartbeat is
+    recent (and, on the same host, while its pid runs)."""
+
+    id: str
+    host: str
+    pid: int
+    heartbeat_at: datetime
+
+
 class CallStatus(Enum):
     """Where a call is in its life."""
 
@@ -62,6 +73,9 @@ class Call:
     """Provider usage (tokens, audio seconds, characters), set when the call ends."""
     cost_usd: float | None = None
     """Estimated provider cost from the configured prices; None when not metered."""
+    owner: str | None = None
+    """The process running the call (see `CallOwner`); set by the repository it is saved
+    with. Crash recovery closes only calls whose owner is gone."""
 
     def end(self, reason: EndReason, at: datetime, *, failed: bool = False) -> None:
         if self.status is not CallStatus.ACTIVE:
