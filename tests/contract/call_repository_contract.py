@@ -160,19 +160,19 @@ class CallRepositoryContract:
     ) -> None:
         alive = CallOwner("alive", "host-a", 100, T0)
         gone = CallOwner("gone", "host-b", 200, T0)
-        for owner in (alive, gone):
-            await repository.register_owner(owner)
-        calls = {name: _call() for name in ("alive", "gone", None)}
-        for owner, call in calls.items():
-            call.owner = owner
+        for process in (alive, gone):
+            await repository.register_owner(process)
+        calls: dict[str | None, Call] = {name: _call() for name in ("alive", "gone", None)}
+        for owner_id, call in calls.items():
+            call.owner = owner_id
             await repository.save_call(call)
         assert await repository.abort_active(T0 + timedelta(hours=1), keep_owners={"alive"}) == 2
-        statuses = {}
-        for owner, call in calls.items():
+        statuses: dict[str | None, CallStatus] = {}
+        for owner_id, call in calls.items():
             stored = await repository.get(call.id)
             assert stored is not None
-            assert stored.owner == owner
-            statuses[owner] = stored.status
+            assert stored.owner == owner_id
+            statuses[owner_id] = stored.status
         assert statuses == {
             "alive": CallStatus.ACTIVE,
             "gone": CallStatus.ABORTED,
