@@ -175,3 +175,14 @@ def test_ending_a_call_from_outside_stops_the_agent_and_stores_the_reason() -> N
     answer = outcome.stored.turns[-1]
     assert answer.interrupted
     assert len(answer.heard_text or "") < len(LONG_REPLY)
+
+
+def test_every_outcome_is_exposed_from_the_start() -> None:
+    text = PrometheusMetrics().exposition().decode()
+    for status, reason in [
+        ("completed", "server_shutdown"),
+        ("failed", "internal_error"),
+        ("failed", "cancelled"),
+        ("completed", "caller_hung_up"),
+    ]:
+        assert f'voice_agent_calls_total{{reason="{reason}",status="{status}"}} 0.0' in text
