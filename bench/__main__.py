@@ -13,6 +13,7 @@ BENCHES = {
     "providers": "bench.providers",
     "health": "bench.health",
     "local": "bench.local_stack",
+    "llama": "bench.llama_threads",
 }
 
 

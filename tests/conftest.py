@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from tests.postgres_server import PostgresServer, PostgresUnavailable
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -14,3 +18,29 @@ def _no_implicit_event_loop() -> None:
     asks for the "previous" loop to restore it), and its ResourceWarning surfaces later, in
     whichever test the garbage collector happens to run."""
     asyncio.set_event_loop(None)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on loopback for the whole session. If it cannot start, the tests
+    that need it fail (PostgreSQL is a supported database, not an optional one)."""
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresUnavailable as error:
+        server.stop()
+        pytest.fail(f"PostgreSQL is needed for this test: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database (no schema yet), once on each supported database: a
+    SQLite file in the test's directory, or a fresh database on the session's PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    with server.fresh_database() as url:
+        yield url

@@ -1,4 +1,5 @@
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -6,6 +7,7 @@ import pytest
 
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
+from voice_agent.application.ports.repository import CallRepository
 from voice_agent.entrypoints.api import ApiDependencies, create_app
 from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker
 
@@ -43,10 +45,11 @@ def probes() -> Probes:
     return Probes()
 
 
-@pytest.fixture
-async def client(
-    repository: InMemoryCallRepository, metrics: PrometheusMetrics, probes: Probes
+@asynccontextmanager
+async def api_client(
+    repository: CallRepository, metrics: PrometheusMetrics, probes: Probes
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """The API app on `repository`, called in process."""
     health = HealthChecker({"database": probes.probe_database, "stt": probes.probe_ok}, ttl_s=3600)
     app = create_app(
         ApiDependencies(
@@ -62,8 +65,16 @@ async def client(
         yield http
 
 
+@pytest.fixture
+async def client(
+    repository: InMemoryCallRepository, metrics: PrometheusMetrics, probes: Probes
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(repository, metrics, probes) as http:
+        yield http
+
+
 def auth(key: str = API_KEY) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-__all__ = ["API_KEY", "T0", "auth", "timedelta"]
+__all__ = ["API_KEY", "T0", "api_client", "auth", "timedelta"]

@@ -1,10 +1,15 @@
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.api.conftest import T0, auth
+from tests.api.conftest import T0, Probes, api_client, auth
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
+from voice_agent.adapters.observability.metrics import PrometheusMetrics
+from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
+from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import Call, EndReason
 from voice_agent.domain.events import CallerInterrupted
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
@@ -43,6 +48,44 @@ async def test_calls_are_paged_newest_first_and_filtered(
     after = (T0 + timedelta(minutes=3)).isoformat()
     window = await client.get("/calls", params={"started_after": after}, headers=auth())
     assert [c["id"] for c in window.json()["calls"]] == [calls[4].id, calls[3].id]
+
+
+@pytest.fixture(params=["in-memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CallRepository]:
+    if request.param == "in-memory":
+        yield InMemoryCallRepository()
+        return
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
+    await database.migrate()
+    yield SqlAlchemyCallRepository(database)
+    await database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("after", "before"),
+    [
+        ("2026-11-25T14:31:00+05:30", "2026-11-25T14:33:00+05:30"),
+        ("2026-11-25T01:01:00-08:00", "2026-11-25T01:03:00-08:00"),
+        ("2026-11-25T09:01:00Z", "2026-11-25T09:03:00"),  # no offset: UTC
+    ],
+)
+async def test_time_filters_are_compared_in_utc_whatever_the_offset(
+    store: CallRepository, after: str, before: str
+) -> None:
+    calls = [Call(caller_number=None, started_at=T0 + timedelta(minutes=n)) for n in range(4)]
+    for call in calls:
+        await store.save_call(call)
+    async with api_client(store, PrometheusMetrics(), Probes()) as client:
+        params = {"started_after": after, "started_before": before}
+        window = await client.get("/calls", params=params, headers=auth())
+        # A `+` sent unencoded in a query string arrives as a space: still read as `+`.
+        unencoded = await client.get(
+            f"/calls?started_after={after.replace('+', '%20')}", headers=auth()
+        )
+    assert window.status_code == 200, window.text
+    assert [c["id"] for c in window.json()["calls"]] == [calls[2].id, calls[1].id]
+    assert unencoded.status_code == 200, unencoded.text
+    assert [c["id"] for c in unencoded.json()["calls"]] == [c.id for c in calls[:0:-1]]
 
 
 async def test_a_call_shows_its_turns_latencies_and_interruptions(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -135,6 +135,51 @@ class CallRepositoryContract:
         )
         assert [c.id for c in window.calls] == [calls[2].id, calls[1].id]
         assert window.total == 2
+
+    async def test_times_are_instants_whatever_their_utc_offset(
+        self, repository: CallRepository
+    ) -> None:
+        paris, new_york = timezone(timedelta(hours=1)), timezone(timedelta(hours=-5))
+        calls = [_call(minutes=n) for n in range(3)]
+        for call in calls:
+            call.started_at = call.started_at.astimezone(paris)
+            await repository.save_call(call)
+        turn = _turn(0, "bonjour")
+        turn.started_at = T0.astimezone(new_york)
+        await repository.save_turn(calls[0].id, turn)
+        stored = await repository.get(calls[0].id)
+        assert stored is not None
+        assert stored.started_at == T0
+        assert stored.turns[0].started_at == T0
+        since = await repository.list(
+            started_after=(T0 + timedelta(minutes=1)).astimezone(new_york)
+        )
+        assert [c.id for c in since.calls] == [calls[2].id, calls[1].id]
+
+    @pytest.mark.parametrize("offset", [timedelta(hours=5, minutes=30), timedelta(hours=-8)])
+    async def test_time_filters_compare_instants_whatever_the_offset(
+        self, repository: CallRepository, offset: timedelta
+    ) -> None:
+        zone = timezone(offset)
+        calls = [_call(minutes=n) for n in range(4)]
+        # Started at 09:03 UTC, but given in the client's offset (14:33+05:30, 01:03-08:00).
+        calls[3].started_at = calls[3].started_at.astimezone(zone)
+        for call in calls:
+            await repository.save_call(call)
+        window = await repository.list(
+            started_after=(T0 + timedelta(minutes=1)).astimezone(zone),
+            started_before=(T0 + timedelta(minutes=3)).astimezone(zone),
+        )
+        assert [c.id for c in window.calls] == [calls[2].id, calls[1].id]
+        assert window.total == 2
+        later = await repository.list(started_after=(T0 + timedelta(minutes=3)).astimezone(zone))
+        assert [c.id for c in later.calls] == [calls[3].id]
+        stored = await repository.get(calls[3].id)
+        assert stored is not None
+        assert stored.started_at == T0 + timedelta(minutes=3)
+        # Without an offset, a filter is UTC.
+        naive = await repository.list(started_before=datetime(2026, 11, 25, 9, 1))
+        assert [c.id for c in naive.calls] == [calls[0].id]
 
     async def test_abort_active_closes_only_calls_left_active(
         self, repository: CallRepository

@@ -1,56 +1,72 @@
 """A process killed mid-call loses nothing but the turn in progress, and the next start
-closes the call it left open."""
+closes the call it left open: on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import yaml
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from voice_agent.entrypoints.settings import DEFAULT_GREETING
 
 TURNS_BEFORE_KILL = 4
+
+Rows = list[tuple[str, str]]
 
 
 def _cli(*args: str, env: dict[str, str]) -> list[str]:
     return [sys.executable, "-m", "voice_agent.entrypoints.cli", *args]
 
 
-def _stored(db: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
-        calls = connection.execute("SELECT id, status FROM calls ORDER BY started_at").fetchall()
-        turns = connection.execute(
-            "SELECT call_id, text FROM turns ORDER BY call_id, turn_index"
-        ).fetchall()
-    return calls, turns
+def _run_to_the_end(command: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"{command[3:]} failed:\n{done.stderr}"
 
 
-def _wait_for_turns(db: Path, count: int, process: subprocess.Popen[bytes]) -> None:
+async def _read(url: str) -> tuple[Rows, Rows]:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            calls = await connection.execute(
+                text("SELECT id, status FROM calls ORDER BY started_at")
+            )
+            turns = await connection.execute(
+                text("SELECT call_id, text FROM turns ORDER BY call_id, turn_index")
+            )
+            return [(r[0], r[1]) for r in calls], [(r[0], r[1]) for r in turns]
+    finally:
+        await engine.dispose()
+
+
+def _stored(url: str) -> tuple[Rows, Rows]:
+    """What another process reads from the database: (call id, status), (call id, text)."""
+    return asyncio.run(_read(url))
+
+
+def _wait_for_turns(url: str, count: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert process.poll() is None, "the call ended before it could be killed"
-        if db.exists():
-            try:
-                if len(_stored(db)[1]) >= count:
-                    return
-            except sqlite3.OperationalError:
-                pass  # the schema is being created
+        if len(_stored(url)[1]) >= count:
+            return
         time.sleep(0.05)
     raise AssertionError(f"fewer than {count} turns stored within 60 s")
 
 
 def test_sigkill_mid_call_keeps_completed_turns_and_the_next_start_aborts_the_call(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
-    db = tmp_path / "calls.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
-    subprocess.run(_cli("migrate", env=env), env=env, check=True, capture_output=True)
+    env = {**os.environ, "DATABASE_URL": database_url}
+    _run_to_the_end(_cli("migrate", env=env), env=env)
     long_call = tmp_path / "long.yaml"
     questions = [f"Question number {n} please" for n in range(30)]
     long_call.write_text(
@@ -74,29 +90,24 @@ def test_sigkill_mid_call_keeps_completed_turns_and_the_next_start_aborts_the_ca
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for_turns(db, TURNS_BEFORE_KILL, process)
+        _wait_for_turns(database_url, TURNS_BEFORE_KILL, process)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     finally:
         if process.poll() is None:
             process.kill()
-    calls, turns = _stored(db)
+    calls, turns = _stored(database_url)
     assert [status for _, status in calls] == ["active"]
     killed_id = calls[0][0]
-    kept = [text for call_id, text in turns if call_id == killed_id]
+    kept = [said for call_id, said in turns if call_id == killed_id]
     assert len(kept) >= TURNS_BEFORE_KILL
     assert kept[:2] == [DEFAULT_GREETING, questions[0]]
 
     short_call = tmp_path / "short.yaml"
     short_call.write_text(yaml.safe_dump({"caller": [{"hang_up": True, "at": 0.1}]}))
-    subprocess.run(
-        _cli("call", "--script", str(short_call), "--store", env=env),
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    calls, turns = _stored(db)
+    _run_to_the_end(_cli("call", "--script", str(short_call), "--store", env=env), env=env)
+    calls, turns = _stored(database_url)
     statuses = dict(calls)
     assert statuses[killed_id] == "aborted"
-    assert [text for call_id, text in turns if call_id == killed_id] == kept
+    assert [said for call_id, said in turns if call_id == killed_id] == kept
     assert sorted(statuses.values()) == ["aborted", "completed"]

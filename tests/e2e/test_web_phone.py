@@ -4,6 +4,7 @@ protocol, with Piper speech as the caller's microphone, talks to `voice-agent se
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -96,6 +97,16 @@ def test_the_page_is_served(server: AgentServer, tmp_path: Path) -> None:
     with urllib.request.urlopen(server.url + "/", timeout=10) as response:
         page = response.read().decode()
     assert "<button" in page
+
+
+def test_health_reads_the_model_workers(server: AgentServer) -> None:
+    with urllib.request.urlopen(server.url + "/health", timeout=10) as response:
+        components = json.loads(response.read())["components"]
+    for stage, model in (("stt", "whisper"), ("llm", "llama"), ("tts", "piper")):
+        assert components[stage]["status"] == "healthy"
+        assert re.fullmatch(
+            rf"{model}: (idle|busy), \d+ waiting \(queue of 8\)", components[stage]["detail"]
+        )
 
 
 async def test_a_caller_beyond_the_limit_gets_busy_not_a_slow_agent(server: AgentServer) -> None:

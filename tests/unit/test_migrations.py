@@ -1,8 +1,7 @@
-"""The migrations build exactly the schema the table models describe, and unwind cleanly."""
+"""The migrations build exactly the schema the table models describe, and unwind cleanly, on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -22,9 +21,9 @@ def _tables(connection: Connection) -> set[str]:
 
 
 async def test_upgrade_matches_the_models_and_downgrade_removes_everything(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    database = Database(database_url)
     try:
         await database.migrate()
         async with database.engine.connect() as connection:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 from voice_agent.entrypoints.report import call_as_json, call_as_text
 from voice_agent.entrypoints.scenario import Scenario, ScenarioError, load_scenario
 from voice_agent.entrypoints.scripted_call import build_scripted_call, run_fast_forwarded
-from voice_agent.entrypoints.store import open_call_store
+from voice_agent.entrypoints.store import call_store_on_own_loop, open_call_store
 
 T = TypeVar("T")
 
@@ -41,10 +42,15 @@ def _call(args: argparse.Namespace) -> int:
         print(f"voice-agent call: {error}", file=sys.stderr)
         return 2
     container = Container()
+    run = run_fast_forwarded if not args.realtime else _run_on_wall_clock
     try:
-        call = (run_fast_forwarded if not args.realtime else _run_on_wall_clock)(
-            lambda: _run_scripted(scenario, container, store=args.store)
+        store: contextlib.AbstractContextManager[CallRepository] = (
+            call_store_on_own_loop(container.settings().database_url)
+            if args.store
+            else contextlib.nullcontext(container.repository())
         )
+        with store as repository:
+            call = run(lambda: _run_scripted(scenario, container, repository))
     except SchemaBehindError as error:
         print(f"voice-agent call: {error}", file=sys.stderr)
         return 2
@@ -107,23 +113,18 @@ def _file_call(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run_scripted(scenario: Scenario, container: Container, *, store: bool) -> Call:
-    """One scripted call; with `store`, in the SQL database (opened on this same loop)."""
-    database: Database | None = None
-    repository: CallRepository = container.repository()
-    if store:
-        database, repository = await open_call_store(container.settings().database_url)
-    try:
-        scripted = build_scripted_call(
-            scenario,
-            base=container.session_config(),
-            repository=repository,
-            sinks=[CallLogContext()],
-        )
-        return await scripted.run()
-    finally:
-        if database is not None:
-            await database.dispose()
+async def _run_scripted(
+    scenario: Scenario, container: Container, repository: CallRepository
+) -> Call:
+    """One scripted call. A SQL store runs on its own loop (`call_store_on_own_loop`): the
+    call's loop may be fast-forwarded."""
+    scripted = build_scripted_call(
+        scenario,
+        base=container.session_config(),
+        repository=repository,
+        sinks=[CallLogContext()],
+    )
+    return await scripted.run()
 
 
 def _run_on_wall_clock(main: Callable[[], Coroutine[Any, Any, T]]) -> T:

@@ -82,6 +82,16 @@ class CloudProviders:
             closers.append(self.cartesia_http.aclose())
         await asyncio.gather(*closers, return_exceptions=True)
 
+    def stage_providers(self) -> dict[str, list[str]]:
+        """Each stage's providers in fallback order, by the names of their breakers (the
+        chains `for_call` builds)."""
+        tts = ["cartesia", *(["cartesia-http"] if self.cartesia_http is not None else [])]
+        return {
+            "stt": ["deepgram", *(name for name, _ in self.fallbacks.stt)],
+            "llm": ["groq", *(name for name, _ in self.fallbacks.llm)],
+            "tts": [*tts, *(name for name, _ in self.fallbacks.tts)],
+        }
+
     def for_call(self, ledger: UsageLedger, *, apology: str | None = None) -> CallProviders:
         r = self.settings.resilience
         stt_links = [("deepgram", self.deepgram), *self.fallbacks.stt]

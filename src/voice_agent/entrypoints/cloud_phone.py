@@ -5,12 +5,14 @@ ledger, the usage and cost stored when the call ends."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.application.metering import record_usage
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.ports.vad import VoiceActivityDetector
+from voice_agent.application.resilience import BreakerBoard
 from voice_agent.application.session.call_session import SessionPorts
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.domain.call import Call
@@ -35,7 +37,17 @@ def caller_vad() -> VoiceActivityDetector:
     return SileroVoiceActivityDetector()
 
 
-async def load_cloud_stack(settings: Settings) -> tuple[CloudPorts, Callable[[], Awaitable[None]]]:
+@dataclass(frozen=True, slots=True)
+class CloudStack:
+    ports: CloudPorts
+    close: Callable[[], Awaitable[None]]
+    board: BreakerBoard
+    """The process's circuit breakers, one per provider: what `/health` and `/metrics` read."""
+    stages: dict[str, list[str]]
+    """Each stage's providers in fallback order."""
+
+
+async def load_cloud_stack(settings: Settings) -> CloudStack:
     """Build the providers and check every key now (`ProviderAuthError` stops start-up)."""
     clock = LoopClock()
     providers = build_cloud_providers(settings, clock)
@@ -71,4 +83,4 @@ async def load_cloud_stack(settings: Settings) -> tuple[CloudPorts, Callable[[],
             finish,
         )
 
-    return ports, providers.aclose
+    return CloudStack(ports, providers.aclose, providers.board, providers.stage_providers())

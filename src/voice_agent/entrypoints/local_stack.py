@@ -15,6 +15,7 @@ from voice_agent.adapters.local.llama import LlamaCppLanguageModel
 from voice_agent.adapters.local.piper import PiperTextToSpeech
 from voice_agent.adapters.local.silero import SileroVoiceActivityDetector
 from voice_agent.adapters.local.whisper import WhisperSpeechToText
+from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.session.call_session import SessionPorts
@@ -74,6 +75,10 @@ class LocalModels:
         await self.llm.warm(config.system_prompt)
         for line in (config.prompts.greeting, config.prompts.apology):
             await self.canned.prepare(line, sample_rate)
+
+    def workers(self) -> dict[str, ModelWorker]:
+        """Each stage's model thread (Silero runs inline, on the event loop)."""
+        return {"stt": self.stt.worker, "llm": self.llm.worker, "tts": self.tts.worker}
 
     def ports_factory(
         self, repository: CallRepository, sinks: Sequence[EventSink] = ()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,15 @@ from voice_agent.adapters.sqlalchemy import Database
 from voice_agent.adapters.web.transport import SAMPLE_RATE
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
+from voice_agent.application.resilience import BreakerSnapshot
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.entrypoints.api import ApiDependencies, create_app
-from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker
+from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker, Probe
 from voice_agent.entrypoints.container import session_config
 from voice_agent.entrypoints.phone import CallPorts, StarletteSocket, WebPhone
 from voice_agent.entrypoints.settings import Settings, StackName
 from voice_agent.entrypoints.stack import StackChoice, choose_stack
+from voice_agent.entrypoints.stack_health import circuit_probes, worker_probe
 from voice_agent.entrypoints.store import open_call_store
 
 STATIC = Path(__file__).parent / "static"
@@ -78,27 +80,26 @@ def _mask_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}"
 
 
-def health_checker(database: Database, stack: StackChoice) -> HealthChecker:
+def health_checker(
+    database: Database, stack: StackChoice, stages: Mapping[str, Probe] | None = None
+) -> HealthChecker:
+    """`stages`: the loaded stack's probes for stt, llm and tts (breakers on the cloud stack,
+    model workers on the local one); without them (the fake stack) they report its name."""
+
     async def database_probe() -> ComponentHealth:
         await database.ping()
         return ComponentHealth(Health.HEALTHY, "reachable")
 
-    def provider(role: str) -> Any:
-        async def probe() -> ComponentHealth:
-            return ComponentHealth(Health.HEALTHY, f"{stack.name.value} stack")
-
-        return probe
+    async def unloaded() -> ComponentHealth:
+        return ComponentHealth(Health.HEALTHY, f"{stack.name.value} stack")
 
     async def telephony() -> ComponentHealth:
         return ComponentHealth(Health.DEGRADED, "no SIP trunk configured")
 
-    probes: Mapping[str, Any] = {
-        "database": database_probe,
-        "stt": provider("stt"),
-        "llm": provider("llm"),
-        "tts": provider("tts"),
-        "telephony": telephony,
-    }
+    probes: dict[str, Probe] = {"database": database_probe}
+    for stage in ("stt", "llm", "tts"):
+        probes[stage] = (stages or {}).get(stage, unloaded)
+    probes["telephony"] = telephony
     return HealthChecker(probes)
 
 
@@ -114,6 +115,10 @@ class LoadedStack:
     ports: StackPorts
     config: SessionConfig
     close: Callable[[], Awaitable[None]] = _nothing_to_close
+    probes: Mapping[str, Probe] = field(default_factory=dict)
+    """`/health` probes of the stack's stages, from its breakers or model workers."""
+    breakers: Callable[[], Iterable[BreakerSnapshot]] | None = None
+    """The process's circuit breakers, for `/metrics`."""
 
 
 async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | None:
@@ -125,12 +130,22 @@ async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | No
         models = await asyncio.to_thread(LocalModels.load)
         config = LocalModels.tune(session_config(settings))
         await models.warm(config, SAMPLE_RATE)
-        return LoadedStack(lambda repo, sinks: CallPorts(models.ports_factory(repo, sinks)), config)
+        return LoadedStack(
+            lambda repo, sinks: CallPorts(models.ports_factory(repo, sinks)),
+            config,
+            probes={stage: worker_probe(w.status) for stage, w in models.workers().items()},
+        )
     if stack.name is StackName.CLOUD:
         from voice_agent.entrypoints.cloud_phone import load_cloud_stack
 
-        ports, close = await load_cloud_stack(settings)
-        return LoadedStack(ports, session_config(settings), close)
+        cloud = await load_cloud_stack(settings)
+        return LoadedStack(
+            cloud.ports,
+            session_config(settings),
+            cloud.close,
+            probes=circuit_probes(cloud.board, cloud.stages),
+            breakers=cloud.board.snapshot,
+        )
     return None
 
 
@@ -154,6 +169,8 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
         nonlocal phone
         database, repository = await open_call_store(settings.database_url)
         loaded = await load_stack(settings, stack)
+        if loaded is not None and loaded.breakers is not None:
+            metrics.watch_breakers(loaded.breakers)
         if loaded is not None:
             ports = loaded.ports
 
@@ -170,7 +187,7 @@ def create_server_app(settings: Settings | None = None) -> FastAPI:
             ApiDependencies(
                 repository=repository,
                 metrics=metrics,
-                health=health_checker(database, stack),
+                health=health_checker(database, stack, loaded.probes if loaded else None),
                 config_status=lambda: config_status(settings, stack),
                 api_key=settings.api_key.get_secret_value() if settings.api_key else None,
             )

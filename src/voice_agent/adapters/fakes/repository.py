@@ -9,6 +9,7 @@ from datetime import datetime
 from voice_agent.application.ports.repository import CallPage
 from voice_agent.domain.call import Call, CallOwner, CallStatus
 from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.moments import as_utc
 from voice_agent.domain.turn import Turn
 
 
@@ -64,12 +65,14 @@ class InMemoryCallRepository:
         limit: int = 50,
         offset: int = 0,
     ) -> CallPage:
+        after = as_utc(started_after) if started_after is not None else None
+        before = as_utc(started_before) if started_before is not None else None
         matching = [
             c
             for c in self._calls.values()
             if (status is None or c.status is status)
-            and (started_after is None or c.started_at >= started_after)
-            and (started_before is None or c.started_at < started_before)
+            and (after is None or as_utc(c.started_at) >= after)
+            and (before is None or as_utc(c.started_at) < before)
         ]
         matching.sort(key=lambda c: (c.started_at, c.id), reverse=True)
         page = [copy.deepcopy(c) for c in matching[offset : offset + limit]]

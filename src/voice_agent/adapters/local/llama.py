@@ -32,6 +32,7 @@ from pathlib import Path
 import llama_cpp
 from llama_cpp import Llama
 
+from voice_agent.adapters.local.cpu_features import check_fits_host, host_flags
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.application.ports.errors import ProviderUnavailable
 from voice_agent.application.ports.llm import (
@@ -48,6 +49,10 @@ PROVIDER = "llama.cpp"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 END_OF_MESSAGE = "<|im_end|>"
 SENTENCE_END = re.compile(r"[.!?](?=\s)")
+GENERATION_THREADS = 1
+"""Threads for generating tokens (see docs/performance.md, "llama.cpp threads")."""
+PREFILL_THREADS = 2
+"""Threads for evaluating a prompt (see docs/performance.md, "llama.cpp threads")."""
 
 
 def smollm2_path() -> Path:
@@ -73,6 +78,11 @@ class SamplingSettings:
     top_p: float = 0.9
     repeat_penalty: float = 1.15
     seed: int = 7
+
+
+def system_info() -> str:
+    """What the installed llama.cpp was compiled with (`AVX2 = 1 | ...`)."""
+    return bytes(llama_cpp.llama_print_system_info()).decode("utf-8", "replace")
 
 
 def chatml(messages: Sequence[ChatMessage]) -> str:
@@ -108,22 +118,30 @@ class LlamaCppLanguageModel:
         cls,
         model_path: Path | None = None,
         *,
-        threads: int = 2,
+        threads: int = GENERATION_THREADS,
+        batch_threads: int = PREFILL_THREADS,
         context_tokens: int = 2048,
         sampling: SamplingSettings | None = None,
     ) -> LlamaCppLanguageModel:
-        """Load the model once (about 0.2 s); share the instance between calls."""
+        """Load the model once (about 0.2 s); share the instance between calls. Refuses a
+        llama.cpp compiled for instructions this CPU lacks (`UnsupportedCpu`)."""
+        check_fits_host(system_info(), host_flags())
         started = time.perf_counter()
         llama = Llama(
             model_path=str(model_path or smollm2_path()),
             n_ctx=context_tokens,
             n_threads=threads,
-            n_threads_batch=threads,
+            n_threads_batch=batch_threads,
             n_batch=512,
             verbose=False,
         )
         log.debug("SmolLM2-135M loaded in %.2f s", time.perf_counter() - started)
         return cls(llama, sampling=sampling)
+
+    @property
+    def worker(self) -> ModelWorker:
+        """The model's inference thread (its status feeds `/health`)."""
+        return self._worker
 
     @property
     def capabilities(self) -> LlmCapabilities:

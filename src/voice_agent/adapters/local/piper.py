@@ -62,6 +62,11 @@ class PiperTextToSpeech:
         return cls(voice)
 
     @property
+    def worker(self) -> ModelWorker:
+        """The model's inference thread (its status feeds `/health`)."""
+        return self._worker
+
+    @property
     def capabilities(self) -> TtsCapabilities:
         return TtsCapabilities(streaming_input=True, word_timings=False)
 

@@ -67,6 +67,11 @@ class WhisperSpeechToText:
         return cls(model)
 
     @property
+    def worker(self) -> ModelWorker:
+        """The model's inference thread (its status feeds `/health`)."""
+        return self._worker
+
+    @property
     def capabilities(self) -> SttCapabilities:
         return SttCapabilities(streaming=True, interim_results=False, endpointing=True)
 

@@ -5,47 +5,25 @@ masked by a processor, so no code path can leak them by accident."""
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
-SECRET_KEYS = re.compile(r"(api[_-]?key|token|secret|password|authorization|credential)", re.I)
-# E.164 (+15550100) and North American formatting (555-010-1234); not dates or times.
-PHONE = re.compile(r"(?<![\w:])\+\d{7,15}\b|\b\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")
+from voice_agent.adapters.observability.masking import mask_phone, mask_value
+
 NOT_MASKED = frozenset({"timestamp", "level", "logger"})
-MASK = "***"
-
-
-def mask_phone(number: str) -> str:
-    """Keep the last two digits: enough to tell calls apart, not to call anyone."""
-    digits = re.sub(r"\D", "", number)
-    return f"{MASK}{digits[-2:]}" if len(digits) >= 2 else MASK
-
-
-def _mask_value(key: str, value: Any) -> Any:
-    if SECRET_KEYS.search(key):
-        return MASK
-    if hasattr(value, "get_secret_value"):
-        return MASK
-    if isinstance(value, str):
-        return PHONE.sub(lambda m: mask_phone(m.group()), value)
-    if isinstance(value, dict):
-        return {k: _mask_value(str(k), v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask_value(key, v) for v in value]
-    return value
 
 
 def mask_sensitive(
     _: object, __: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """structlog processor: secrets by key name or type, phone numbers anywhere in text."""
+    """structlog processor: secrets by key name, type or shape, phone numbers anywhere (see
+    `masking`). Runs after %-arguments are merged and exceptions rendered to text."""
     for key in list(event_dict):
-        if key not in NOT_MASKED:
-            event_dict[key] = _mask_value(key, event_dict[key])
+        if key not in NOT_MASKED and not key.startswith("_"):
+            event_dict[key] = mask_value(key, event_dict[key])
     return event_dict
 
 
@@ -56,6 +34,7 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.PositionalArgumentsFormatter(),
         structlog.processors.format_exc_info,
         mask_sensitive,
     ]
@@ -97,3 +76,6 @@ class CallLogContext:
             bind_call(call_id)
         elif turn is not None and hasattr(turn, "index"):
             structlog.contextvars.bind_contextvars(turn=turn.index + 1)
+
+
+__all__ = ["CallLogContext", "bind_call", "configure_logging", "mask_phone", "mask_sensitive"]

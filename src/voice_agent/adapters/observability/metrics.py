@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -97,6 +97,11 @@ class PrometheusMetrics:
             ["provider"],
             registry=r,
         )
+        self._breakers: Callable[[], Iterable[BreakerSnapshot]] | None = None
+
+    def watch_breakers(self, snapshots: Callable[[], Iterable[BreakerSnapshot]]) -> None:
+        """Read the running process's breakers at every `exposition()`."""
+        self._breakers = snapshots
 
     def observe_breakers(self, snapshots: Iterable[BreakerSnapshot]) -> None:
         """Copy the breakers' states (call before rendering `/metrics`)."""
@@ -139,6 +144,8 @@ class PrometheusMetrics:
             self.tts_characters.labels(provider).inc(getattr(item, "tts_characters", 0))
 
     def exposition(self) -> bytes:
+        if self._breakers is not None:
+            self.observe_breakers(self._breakers())
         return generate_latest(self.registry)
 
 

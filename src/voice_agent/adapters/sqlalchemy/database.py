@@ -15,7 +15,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-MIGRATIONS = Path(__file__).resolve().parents[4] / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+"""Alembic's script directory, inside the package (installed with it)."""
 
 
 class SchemaBehindError(RuntimeError):
@@ -37,7 +38,11 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
+        # hide_parameters: SQLAlchemy's errors (and echo logs) would otherwise quote the bound
+        # values, i.e. transcripts and callers' numbers, into logs and tracebacks.
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_pre_ping=not self.is_sqlite, hide_parameters=True
+        )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -5,30 +5,25 @@ from __future__ import annotations
 import dataclasses
 import enum
 import typing
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallOwnerRow, CallRow, TurnRow
 from voice_agent.domain import events as domain_events
 from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.moments import as_utc
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.domain.usage import ProviderUsage
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; everything stored is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def call_to_row(call: Call, row: CallRow | None = None, *, owner: str | None = None) -> CallRow:
     """`owner`: the owner to store when the call names none."""
     row = row or CallRow(id=call.id)
     row.caller_number = call.caller_number
-    row.started_at = call.started_at
-    row.ended_at = call.ended_at
+    # SQLite keeps the wall-clock time without its offset: store UTC, whatever the offset.
+    row.started_at = as_utc(call.started_at)
+    row.ended_at = as_utc(call.ended_at) if call.ended_at else None
     row.status = call.status.value
     row.end_reason = call.end_reason.value if call.end_reason else None
     row.cost_usd = call.cost_usd
@@ -38,13 +33,11 @@ def call_to_row(call: Call, row: CallRow | None = None, *, owner: str | None = N
 
 
 def row_to_call(row: CallRow) -> Call:
-    started = _aware(row.started_at)
-    assert started is not None
     return Call(
         id=row.id,
         caller_number=row.caller_number,
-        started_at=started,
-        ended_at=_aware(row.ended_at),
+        started_at=row.started_at,
+        ended_at=row.ended_at,
         status=CallStatus(row.status),
         end_reason=EndReason(row.end_reason) if row.end_reason else None,
         cost_usd=row.cost_usd,
@@ -54,9 +47,7 @@ def row_to_call(row: CallRow) -> Call:
 
 
 def owner_from_row(row: CallOwnerRow) -> CallOwner:
-    heartbeat = _aware(row.heartbeat_at)
-    assert heartbeat is not None
-    return CallOwner(id=row.id, host=row.host, pid=row.pid, heartbeat_at=heartbeat)
+    return CallOwner(id=row.id, host=row.host, pid=row.pid, heartbeat_at=row.heartbeat_at)
 
 
 def turn_to_row(call_id: str, turn: Turn, row: TurnRow | None = None) -> TurnRow:
@@ -67,8 +58,8 @@ def turn_to_row(call_id: str, turn: Turn, row: TurnRow | None = None) -> TurnRow
     row.text = turn.text
     row.heard_text = turn.heard_text
     row.interrupted = turn.interrupted
-    row.started_at = turn.started_at
-    row.ended_at = turn.ended_at
+    row.started_at = as_utc(turn.started_at)
+    row.ended_at = as_utc(turn.ended_at) if turn.ended_at else None
     latency = turn.latency
     row.eou_ms = latency.eou_ms
     row.stt_ms = latency.stt_ms
@@ -79,8 +70,6 @@ def turn_to_row(call_id: str, turn: Turn, row: TurnRow | None = None) -> TurnRow
 
 
 def row_to_turn(row: TurnRow) -> Turn:
-    started = _aware(row.started_at)
-    assert started is not None
     return Turn(
         id=row.id,
         role=Role(row.role),
@@ -88,8 +77,8 @@ def row_to_turn(row: TurnRow) -> Turn:
         heard_text=row.heard_text,
         interrupted=row.interrupted,
         index=row.turn_index,
-        started_at=started,
-        ended_at=_aware(row.ended_at),
+        started_at=row.started_at,
+        ended_at=row.ended_at,
         latency=LatencyBreakdown(
             eou_ms=row.eou_ms,
             stt_ms=row.stt_ms,

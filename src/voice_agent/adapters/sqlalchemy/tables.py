@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Dialect, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, stored and read back as UTC on every database. PostgreSQL's
+    `timestamptz` keeps instants, but SQLite has no time zone type and SQLAlchemy writes the
+    wall clock without its offset: 10:00+01:00 would come back as 10:00 UTC, and filters would
+    compare wall clocks. So values are converted to UTC before they are bound (naive values
+    are taken as UTC) and marked UTC when read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return _utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return _utc(value)
 
 
 class Base(DeclarativeBase):
@@ -18,8 +42,8 @@ class CallRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     caller_number: Mapped[str | None] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(16), index=True)
     end_reason: Mapped[str | None] = mapped_column(String(32))
     cost_usd: Mapped[float | None] = mapped_column(Float)
@@ -38,7 +62,7 @@ class CallOwnerRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
-    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class TurnRow(Base):
@@ -52,8 +76,8 @@ class TurnRow(Base):
     text: Mapped[str] = mapped_column(Text)
     heard_text: Mapped[str | None] = mapped_column(Text)
     interrupted: Mapped[bool] = mapped_column(default=False)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     eou_ms: Mapped[float | None] = mapped_column(Float)
     stt_ms: Mapped[float | None] = mapped_column(Float)
     llm_ttft_ms: Mapped[float | None] = mapped_column(Float)

@@ -49,7 +49,9 @@ class CallRepository(Protocol):
         limit: int = 50,
         offset: int = 0,
     ) -> CallPage:
-        """Calls newest first, without their turns."""
+        """Calls newest first, without their turns. `started_after` (inclusive) and
+        `started_before` (exclusive) are instants: aware datetimes in any offset, naive ones
+        taken as UTC (`domain.moments.as_utc`)."""
         ...
 
     async def abort_active(self, at: datetime, *, keep_owners: Collection[str] = ()) -> int:

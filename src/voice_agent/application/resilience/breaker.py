@@ -27,6 +27,8 @@ class BreakerSnapshot:
     state: BreakerState
     consecutive_failures: int
     total_failures: int
+    retry_in_s: float = 0.0
+    """While open: seconds until the circuit half-opens and lets a probe call through."""
 
 
 class CircuitBreaker:
@@ -89,7 +91,15 @@ class CircuitBreaker:
             self._probe_in_flight = False
 
     def snapshot(self) -> BreakerSnapshot:
-        return BreakerSnapshot(self.provider, self.state, self._consecutive, self._total)
+        return BreakerSnapshot(
+            self.provider, self.state, self._consecutive, self._total, self.retry_in_s()
+        )
+
+    def retry_in_s(self) -> float:
+        """While open: seconds until a probe call is let through; 0 otherwise."""
+        if self.state is not BreakerState.OPEN:
+            return 0.0
+        return max(0.0, self._opened_at + self._reset_after_s - self._clock.now())
 
 
 class BreakerBoard:

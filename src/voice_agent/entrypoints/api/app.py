@@ -6,7 +6,6 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
@@ -26,11 +25,16 @@ from voice_agent.entrypoints.api.schemas import (
     CallSummary,
     ComponentOut,
     HealthOut,
+    Instant,
     TurnOut,
     event_out,
 )
 
 MAX_PAGE = 100
+INSTANT = (
+    "ISO 8601 date-time, e.g. 2026-11-25T14:30:00+05:30; any offset (compared in UTC), "
+    "none means UTC."
+)
 log = structlog.get_logger(__name__)
 
 
@@ -110,8 +114,8 @@ def create_app(deps: ApiDependencies) -> FastAPI:
     @app.get("/calls", response_model=CallList, tags=["calls"], dependencies=authorized)
     async def list_calls(
         status_: Annotated[CallStatus | None, Query(alias="status")] = None,
-        started_after: datetime | None = None,
-        started_before: datetime | None = None,
+        started_after: Annotated[Instant | None, Query(description=INSTANT)] = None,
+        started_before: Annotated[Instant | None, Query(description=INSTANT)] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ) -> CallList:

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from voice_agent.domain.call import Call, EndReason
 from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.moments import as_utc
 from voice_agent.domain.turn import Turn
+
+_UNENCODED_PLUS_OFFSET = re.compile(r"(\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
+
+
+def _plus_offset(value: object) -> object:
+    """A `+05:30` offset sent unencoded in a query string arrives as ` 05:30`: read it back."""
+    if isinstance(value, str):
+        return _UNENCODED_PLUS_OFFSET.sub(r"\1+\2", value.strip(), count=1)
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_plus_offset), AfterValidator(as_utc)]
+"""An ISO 8601 date-time in any offset, converted to UTC; without an offset it is UTC."""
 
 
 class LatencyOut(BaseModel):
