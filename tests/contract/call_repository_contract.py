@@ -216,7 +216,8 @@ class CallRepositoryContract:
         for owner_id, call in calls.items():
             stored = await repository.get(call.id)
             assert stored is not None
-            assert stored.owner == owner_id
+            if owner_id is not None:  # else the repository's own owner, if it has one
+                assert stored.owner == owner_id
             statuses[owner_id] = stored.status
         assert statuses == {
             "alive": CallStatus.ACTIVE,
@@ -234,7 +235,8 @@ class CallRepositoryContract:
         later = CallOwner("first", "host-a", 100, T0 + timedelta(seconds=10))
         await repository.register_owner(later)
         await repository.release_owner("second")
-        assert await repository.owners() == (later,)
+        ours = [o for o in await repository.owners() if o.id in ("first", "second")]
+        assert ours == [later]
 
     async def test_stored_objects_are_copies(self, repository: CallRepository) -> None:
         call = _call()
