@@ -24,6 +24,7 @@ START_TIMEOUT_S = 120.0
 class AgentServer:
     url: str
     log: Path
+    process: subprocess.Popen[bytes]
 
     @property
     def ws_url(self) -> str:
@@ -43,7 +44,7 @@ def free_port() -> int:
 @contextmanager
 def agent_server(workdir: Path, env: Mapping[str, str] | None = None) -> Iterator[AgentServer]:
     """Migrate a fresh SQLite database, start the server on the local stack, wait for
-    `/health`, and stop it (SIGTERM, then SIGKILL) afterwards."""
+    `/health`, and stop it (SIGTERM, then SIGKILL) afterwards unless a test already did."""
     port = free_port()
     environment = {
         **os.environ,
@@ -61,12 +62,13 @@ def agent_server(workdir: Path, env: Mapping[str, str] | None = None) -> Iterato
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = AgentServer(f"http://127.0.0.1:{port}", log)
+    server = AgentServer(f"http://127.0.0.1:{port}", log, process)
     try:
         _wait_healthy(server, process)
         yield server
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from voice_agent.application.ports.repository import CallRepository
-from voice_agent.domain.call import Call, CallStatus, EndReason
+from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
 from voice_agent.domain.events import CallerInterrupted, DtmfReceived, ToolCalled
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.domain.usage import ProviderUsage
@@ -199,6 +199,44 @@ class CallRepositoryContract:
         assert still_done is not None
         assert still_done.status is CallStatus.COMPLETED
         assert await repository.abort_active(T0 + timedelta(hours=2)) == 0
+
+    async def test_abort_active_spares_the_calls_of_live_owners(
+        self, repository: CallRepository
+    ) -> None:
+        alive = CallOwner("alive", "host-a", 100, T0)
+        gone = CallOwner("gone", "host-b", 200, T0)
+        for process in (alive, gone):
+            await repository.register_owner(process)
+        calls: dict[str | None, Call] = {name: _call() for name in ("alive", "gone", None)}
+        for owner_id, call in calls.items():
+            call.owner = owner_id
+            await repository.save_call(call)
+        assert await repository.abort_active(T0 + timedelta(hours=1), keep_owners={"alive"}) == 2
+        statuses: dict[str | None, CallStatus] = {}
+        for owner_id, call in calls.items():
+            stored = await repository.get(call.id)
+            assert stored is not None
+            if owner_id is not None:  # else the repository's own owner, if it has one
+                assert stored.owner == owner_id
+            statuses[owner_id] = stored.status
+        assert statuses == {
+            "alive": CallStatus.ACTIVE,
+            "gone": CallStatus.ABORTED,
+            None: CallStatus.ABORTED,
+        }
+        assert await repository.owners() == (alive,)
+
+    async def test_owners_refresh_their_heartbeat_and_are_released(
+        self, repository: CallRepository
+    ) -> None:
+        first = CallOwner("first", "host-a", 100, T0)
+        await repository.register_owner(first)
+        await repository.register_owner(CallOwner("second", "host-a", 101, T0))
+        later = CallOwner("first", "host-a", 100, T0 + timedelta(seconds=10))
+        await repository.register_owner(later)
+        await repository.release_owner("second")
+        ours = [o for o in await repository.owners() if o.id in ("first", "second")]
+        assert ours == [later]
 
     async def test_stored_objects_are_copies(self, repository: CallRepository) -> None:
         call = _call()

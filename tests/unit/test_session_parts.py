@@ -3,7 +3,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
+from voice_agent.application.ports.errors import ProviderError, ProviderUnavailable
 from voice_agent.application.session.inputs import Input, TimerFired
 from voice_agent.application.session.recorder import CallRecorder
 from voice_agent.application.session.timers import Timers
@@ -39,30 +41,51 @@ async def test_a_cancelled_timer_never_fires() -> None:
 
 
 class FlakyRepository(InMemoryCallRepository):
-    def __init__(self) -> None:
+    """Refuses the turns whose text is in `failing`, `times` times each, as a locked or
+    unreachable database does."""
+
+    def __init__(self, failing: set[str], times: int) -> None:
         super().__init__()
-        self.fail_next = True
+        self.failing = failing
+        self.left = dict.fromkeys(failing, times)
 
     async def save_turn(self, call_id: str, turn: Turn) -> None:
-        if self.fail_next:
-            self.fail_next = False
-            raise OSError("disk full")
+        if self.left.get(turn.text, 0) > 0:
+            self.left[turn.text] -= 1
+            raise ProviderUnavailable("database", "database is locked")
         await super().save_turn(call_id, turn)
 
 
-async def test_the_recorder_writes_in_order_and_survives_a_failed_write() -> None:
-    repository = FlakyRepository()
+class UpToFourAttempts:
+    def delay_before(self, attempt: int, error: ProviderError) -> float | None:
+        return 0.5 if attempt <= 4 and error.retryable else None
+
+
+async def _record_two_turns(repository: FlakyRepository) -> tuple[Call | None, CallRecorder]:
     call = Call(caller_number="+15550100", started_at=NOW)
-    recorder = CallRecorder(repository, call.id)
+    recorder = CallRecorder(repository, call.id, clock=LoopClock(), retry=UpToFourAttempts())
     recorder.start()
     recorder.save_call(call)
-    lost = Turn(Role.CALLER, "lost", index=0, started_at=NOW)
-    kept = Turn(Role.CALLER, "kept", index=1, started_at=NOW)
-    recorder.save_turn(lost)
-    recorder.save_turn(kept)
-    kept.text = "changed after the save was queued"
+    first = Turn(Role.CALLER, "first", index=0, started_at=NOW)
+    second = Turn(Role.CALLER, "second", index=1, started_at=NOW)
+    recorder.save_turn(first)
+    recorder.save_turn(second)
+    second.text = "changed after the save was queued"
     await recorder.close()
-    stored = await repository.get(call.id)
+    return await repository.get(call.id), recorder
+
+
+@pytest.mark.looptime
+async def test_a_write_that_fails_for_a_moment_is_retried_and_kept_in_order() -> None:
+    stored, recorder = await _record_two_turns(FlakyRepository({"first"}, times=3))
     assert stored is not None
-    assert [t.text for t in stored.turns] == ["kept"]
-    assert recorder.failures == 1
+    assert [t.text for t in stored.turns] == ["first", "second"]
+    assert (recorder.retries, recorder.failures) == (3, 0)
+
+
+@pytest.mark.looptime
+async def test_a_write_that_keeps_failing_is_given_up_and_the_next_ones_go_on() -> None:
+    stored, recorder = await _record_two_turns(FlakyRepository({"first"}, times=100))
+    assert stored is not None
+    assert [t.text for t in stored.turns] == ["second"]
+    assert (recorder.retries, recorder.failures) == (3, 1)

@@ -12,6 +12,17 @@ from voice_agent.domain.turn import Turn
 from voice_agent.domain.usage import ProviderUsage
 
 
+@dataclass(frozen=True, slots=True)
+class CallOwner:
+    """A process that runs calls, as the store knows it: alive while its heartbeat is
+    recent (and, on the same host, while its pid runs)."""
+
+    id: str
+    host: str
+    pid: int
+    heartbeat_at: datetime
+
+
 class CallStatus(Enum):
     """Where a call is in its life."""
 
@@ -37,6 +48,13 @@ class EndReason(Enum):
     MAX_DURATION = "max_duration"
     TRANSFERRED = "transferred"
     ERROR = "error"
+    """A provider failed beyond recovery (the caller heard an apology)."""
+    INTERNAL_ERROR = "internal_error"
+    """An unexpected error in the agent itself ended the call."""
+    CANCELLED = "cancelled"
+    """The call's task was cancelled before the call could end normally."""
+    SERVER_SHUTDOWN = "server_shutdown"
+    """The server was stopped (SIGTERM) during the call."""
     PROCESS_DIED = "process_died"
 
 
@@ -55,6 +73,9 @@ class Call:
     """Provider usage (tokens, audio seconds, characters), set when the call ends."""
     cost_usd: float | None = None
     """Estimated provider cost from the configured prices; None when not metered."""
+    owner: str | None = None
+    """The process running the call (see `CallOwner`); set by the repository it is saved
+    with. Crash recovery closes only calls whose owner is gone."""
 
     def end(self, reason: EndReason, at: datetime, *, failed: bool = False) -> None:
         if self.status is not CallStatus.ACTIVE:

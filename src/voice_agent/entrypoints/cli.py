@@ -132,9 +132,8 @@ def _run_on_wall_clock(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from voice_agent.adapters.observability.logging import configure_logging
+    from voice_agent.entrypoints.server import run_server
     from voice_agent.entrypoints.web import create_server_app, websocket_max_bytes
     from voice_agent.entrypoints.web_guard import is_loopback
 
@@ -150,11 +149,11 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     try:
         app = create_server_app(settings, public=public)
-        uvicorn.run(
+        run_server(
             app,
             host=args.host,
             port=args.port,
-            log_config=None,
+            grace_s=settings.shutdown_grace_s,
             ws_max_size=websocket_max_bytes(settings),
         )
     except SchemaBehindError as error:

@@ -20,6 +20,7 @@ from voice_agent.domain.usage import UsageLedger
 from voice_agent.entrypoints.cloud import build_cloud_providers
 from voice_agent.entrypoints.phone import CallPorts
 from voice_agent.entrypoints.settings import Settings
+from voice_agent.entrypoints.store import storage_retry
 
 CloudPorts = Callable[[CallRepository, Sequence[EventSink]], CallPorts]
 
@@ -77,6 +78,7 @@ async def load_cloud_stack(settings: Settings) -> CloudStack:
                 clock=LoopClock(),
                 canned=CannedSpeech(chains.tts),
                 sinks=sinks,
+                storage_retry=storage_retry(),
             ),
             finish,
         )

@@ -21,6 +21,7 @@ from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.session.call_session import SessionPorts
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
+from voice_agent.entrypoints.store import storage_retry
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
@@ -92,4 +93,5 @@ class LocalModels:
             clock=LoopClock(),
             canned=self.canned,
             sinks=sinks,
+            storage_retry=storage_retry(),
         )

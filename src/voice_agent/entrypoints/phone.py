@@ -20,7 +20,7 @@ from voice_agent.adapters.web.transport import (
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.session.call_session import CallSession, SessionPorts
 from voice_agent.application.session.config import SessionConfig
-from voice_agent.domain.call import Call
+from voice_agent.domain.call import Call, EndReason
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,13 @@ class WebPhone:
     limits: WebPhoneLimits = field(default_factory=WebPhoneLimits)
     pending: int = 0
     """Connections accepted that have not sent `start` yet."""
+    sessions: dict[str, CallSession] = field(default_factory=dict)
+    """Calls in progress, until each is ended, stored and finished (usage included)."""
+    closing: bool = False
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._idle.set()
 
     async def handle(self, socket: PhoneSocket) -> Call | None:
         transport = WebSocketCallTransport(socket, limits=self.limits)
@@ -112,6 +119,10 @@ class WebPhone:
             raise
         finally:
             self.pending -= 1
+        if self.closing:
+            transport.send({"type": "error", "message": "the server is shutting down"})
+            await transport.aclose(reason=EndReason.SERVER_SHUTDOWN.value)
+            return None
         if len(self.active) >= self.max_calls:
             transport.send(
                 {"type": "error", "message": f"busy: {self.max_calls} calls already in progress"}
@@ -119,28 +130,74 @@ class WebPhone:
             await transport.aclose(reason="busy")
             return None
         sinks: list[EventSink] = [transport.notify, CallLogContext(), *self.sinks]
-        opened = self.ports(sinks)
-        session = CallSession(transport, opened.ports, self.config)
-        self.active.add(session.call.id)
-        transport.send(
-            {
-                "type": "ready",
-                "call_id": session.call.id,
-                "sample_rate": SAMPLE_RATE,
-                "stack": self.stack,
-            }
-        )
         try:
-            call = await session.run()
-        except asyncio.CancelledError:
-            await transport.aclose(reason="server_shutdown")
-            raise
+            opened = self.ports(sinks)
+            session = CallSession(transport, opened.ports, self.config)
+        except Exception:
+            log.exception("could not set up a web phone call")
+            transport.send({"type": "error", "message": "the call could not be set up"})
+            await transport.aclose(reason=EndReason.INTERNAL_ERROR.value)
+            return None
+        return await self._run(session, transport, opened)
+
+    async def _run(
+        self, session: CallSession, transport: WebSocketCallTransport, opened: CallPorts
+    ) -> Call:
+        """Run the call; whatever ends it (cancellation included), the client is told why,
+        the socket closed and the call finished (its usage stored) before the call leaves
+        `sessions`."""
+        call_id = session.call.id
+        self.active.add(call_id)
+        self.sessions[call_id] = session
+        self._idle.clear()
+        try:
+            transport.send(
+                {
+                    "type": "ready",
+                    "call_id": call_id,
+                    "sample_rate": SAMPLE_RATE,
+                    "stack": self.stack,
+                }
+            )
+            try:
+                return await session.run()
+            finally:
+                await self._finish(session.call, transport, opened)
         finally:
-            self.active.discard(session.call.id)
+            self.active.discard(call_id)
+            self.sessions.pop(call_id, None)
+            if not self.sessions:
+                self._idle.set()
+
+    async def _finish(
+        self, call: Call, transport: WebSocketCallTransport, opened: CallPorts
+    ) -> None:
         reason = call.end_reason.value if call.end_reason else "ended"
-        await transport.aclose(reason=reason)
+        try:
+            await transport.aclose(reason=reason)
+        except Exception:
+            log.exception("could not close the web phone socket of call %s", call.id)
         try:
             await opened.finish(call)
         except Exception:
             log.exception("could not finish call %s", call.id)
-        return call
+
+    def end_calls(self) -> None:
+        """Take no more calls and end every call in progress as `server_shutdown` (the
+        callers hear nothing more). Returns at once; `shutdown` also waits."""
+        self.closing = True
+        for session in list(self.sessions.values()):
+            session.end_now(EndReason.SERVER_SHUTDOWN)
+
+    async def shutdown(self, grace_s: float) -> None:
+        """`end_calls`, then wait until each is stored and finished, at most `grace_s`."""
+        self.end_calls()
+        try:
+            async with asyncio.timeout(grace_s):
+                await self._idle.wait()
+        except TimeoutError:
+            log.warning(
+                "%d web phone call(s) not finished within the %.1f s shutdown grace",
+                len(self.sessions),
+                grace_s,
+            )

@@ -25,6 +25,7 @@ from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call
 from voice_agent.entrypoints.scenario import Scenario
+from voice_agent.entrypoints.store import storage_retry
 
 T = TypeVar("T")
 
@@ -54,9 +55,11 @@ def build_scripted_call(
     repository: CallRepository | None = None,
     sinks: Sequence[EventSink] = (),
     keep_played_audio: bool = True,
+    line: type[InMemoryCallTransport] = InMemoryCallTransport,
 ) -> ScriptedCall:
+    """`line`: the phone line's class (tests pass subclasses that inject faults)."""
     script = scenario.script
-    transport = InMemoryCallTransport(
+    transport = line(
         script, caller_number=scenario.caller_number, keep_played_audio=keep_played_audio
     )
     stt = ScriptedSpeechToText(script.transcripts, scenario.stt_settings())
@@ -72,6 +75,7 @@ def build_scripted_call(
         clock=LoopClock(),
         canned=CannedSpeech(tts),
         sinks=sinks,
+        storage_retry=storage_retry(),
     )
     session = CallSession(transport, ports, _config(scenario, base or SessionConfig()))
     return ScriptedCall(session, transport, stt, llm, tts, repository)

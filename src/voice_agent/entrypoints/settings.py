@@ -140,6 +140,15 @@ class Settings(BaseSettings):
     def origins(self) -> frozenset[str]:
         return frozenset(o.strip() for o in self.allowed_origins.split(",") if o.strip())
 
+    shutdown_grace_s: float = Field(
+        10.0,
+        ge=0,
+        le=600,
+        validation_alias=AliasChoices("SHUTDOWN_GRACE_S", "shutdown_grace_s"),
+    )
+    """On SIGTERM, how long calls in progress get to be ended as `server_shutdown` and
+    stored (usage included) before their tasks are cancelled."""
+
     @field_validator("system_prompt_file")
     @classmethod
     def _persona_is_readable_text(cls, path: Path) -> Path:

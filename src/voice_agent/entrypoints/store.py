@@ -1,19 +1,34 @@
-"""Opening the call store at start-up: schema check, crash recovery."""
+"""Opening the call store at start-up: schema check, call ownership, crash recovery.
+
+Each process that opens the store registers itself as a `CallOwner` (host, pid, heartbeat)
+and stamps the calls it saves with its id. It refreshes its heartbeat every
+`HEARTBEAT_S` while the store is open, and forgets itself when the store is closed. At
+start-up, active calls are marked `aborted` only when their owner is gone: no owner row
+(stopped, or a version before ownership), a heartbeat older than `STALE_AFTER_S`, or a
+predecessor on this host whose pid no longer runs (a crash just before a restart). A second
+process opening the same store therefore leaves a live process's calls alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import logging
+import os
+import socket
 import threading
-from collections.abc import Coroutine, Iterator
-from datetime import UTC, datetime
+import uuid
+from collections.abc import Collection, Coroutine, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from voice_agent.adapters.resilience import BackoffRetry
 from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
 from voice_agent.application.ports.repository import CallPage, CallRepository
-from voice_agent.domain.call import Call, CallStatus
+from voice_agent.application.resilience.retry import RetryPolicy
+from voice_agent.domain.call import Call, CallOwner, CallStatus
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.turn import Turn
 
@@ -21,25 +36,90 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+HEARTBEAT_S = 10.0
+STALE_AFTER_S = 3 * HEARTBEAT_S
+"""A heartbeat this old means its process is gone (three missed beats)."""
+
+
+def storage_retry() -> RetryPolicy:
+    """How a call's writes are retried: four attempts, 0.2 s to 2 s apart, enough to ride
+    out a locked SQLite file or a database fail-over of a few seconds."""
+    return BackoffRetry(max_attempts=4, initial_s=0.2, max_s=2.0, jitter_s=0.1)
+
+
+def this_process(at: datetime) -> CallOwner:
+    return CallOwner(
+        id=uuid.uuid4().hex, host=socket.gethostname(), pid=os.getpid(), heartbeat_at=at
+    )
+
+
+def pid_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it runs, as another user
+    return True
+
+
+def live_owners(owners: Iterable[CallOwner], me: CallOwner, *, stale_after_s: float) -> set[str]:
+    """The owners still alive, as far as this process can tell."""
+    fresh_since = me.heartbeat_at - timedelta(seconds=stale_after_s)
+    return {
+        owner.id
+        for owner in owners
+        if owner.heartbeat_at >= fresh_since
+        and not (owner.host == me.host and owner.id != me.id and not pid_runs(owner.pid))
+    }
+
 
 async def open_call_store(
-    url: str, *, migrate: bool = False
+    url: str,
+    *,
+    migrate: bool = False,
+    heartbeat_s: float = HEARTBEAT_S,
+    stale_after_s: float = STALE_AFTER_S,
 ) -> tuple[Database, SqlAlchemyCallRepository]:
-    """Connect, refuse a schema that is behind (unless `migrate`), and mark calls that a
-    dead process left active as aborted. Run before taking any call."""
+    """Connect, refuse a schema that is behind (unless `migrate`), register this process as
+    an owner of calls (with a heartbeat until `database.dispose()`), and mark the calls of
+    owners that are gone as aborted. Run before taking any call."""
     database = Database(url)
     try:
         if migrate:
             await database.migrate()
         await database.check_schema()
-        repository = SqlAlchemyCallRepository(database)
-        aborted = await repository.abort_active(datetime.now(UTC))
+        me = this_process(datetime.now(UTC))
+        repository = SqlAlchemyCallRepository(database, owner_id=me.id)
+        await repository.register_owner(me)
+        alive = live_owners(await repository.owners(), me, stale_after_s=stale_after_s)
+        aborted = await repository.abort_active(me.heartbeat_at, keep_owners=alive)
     except BaseException:
         await database.dispose()
         raise
     if aborted:
         log.warning("marked %d call(s) left active by a dead process as aborted", aborted)
+    beating = asyncio.create_task(_beat(repository, me, heartbeat_s), name="store-heartbeat")
+
+    async def stop_beating() -> None:
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await repository.release_owner(me.id)
+
+    database.before_dispose(stop_beating)
     return database, repository
+
+
+async def _beat(repository: SqlAlchemyCallRepository, me: CallOwner, every_s: float) -> None:
+    """Refresh this process's heartbeat (re-registering it, should another process have
+    wrongly given it up for dead)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await repository.register_owner(dataclasses.replace(me, heartbeat_at=datetime.now(UTC)))
+        except Exception as error:
+            log.warning("could not refresh this process's heartbeat in the store: %s", error)
 
 
 @contextlib.contextmanager
@@ -109,5 +189,14 @@ class ForwardingCallRepository:
             )
         )
 
-    async def abort_active(self, at: datetime) -> int:
-        return await self._on_loop(self._inner.abort_active(at))
+    async def abort_active(self, at: datetime, *, keep_owners: Collection[str] = ()) -> int:
+        return await self._on_loop(self._inner.abort_active(at, keep_owners=keep_owners))
+
+    async def register_owner(self, owner: CallOwner) -> None:
+        await self._on_loop(self._inner.register_owner(owner))
+
+    async def owners(self) -> tuple[CallOwner, ...]:
+        return await self._on_loop(self._inner.owners())
+
+    async def release_owner(self, owner_id: str) -> None:
+        await self._on_loop(self._inner.release_owner(owner_id))

@@ -214,8 +214,12 @@ async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | No
 
 def create_server_app(settings: Settings | None = None, *, public: bool = False) -> FastAPI:
     """The app uvicorn serves: opens the call store at start-up (refusing a schema that is
-    behind, closing calls a dead process left active), loads the stack's models, and closes
-    the store at shutdown. `public`: bound to a non-loopback address (callers need a token)."""
+    behind, closing calls a dead process left active), loads the stack's models, and at
+    shutdown ends the calls in progress (`server_shutdown`), then closes the store.
+    `public`: bound to a non-loopback address (callers need a token).
+
+    `app.state.end_calls()` ends every call in progress at once: `run_server` calls it on
+    SIGTERM, before uvicorn closes the WebSockets."""
     try:
         settings = settings or Settings()
     except ValidationError as error:
@@ -260,11 +264,20 @@ def create_server_app(settings: Settings | None = None, *, public: bool = False)
         try:
             yield
         finally:
-            if loaded is not None:
-                await loaded.close()
-            await database.dispose()
+            try:
+                if phone is not None:
+                    await phone.shutdown(settings.shutdown_grace_s)
+            finally:
+                if loaded is not None:
+                    await loaded.close()
+                await database.dispose()
+
+    def end_calls() -> None:
+        if phone is not None:
+            phone.end_calls()
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.end_calls = end_calls
 
     @app.get("/", include_in_schema=False)
     async def web_phone_page() -> FileResponse:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from datetime import datetime
 
 from voice_agent.application.ports.repository import CallPage
-from voice_agent.domain.call import Call, CallStatus
+from voice_agent.domain.call import Call, CallOwner, CallStatus
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.moments import as_utc
 from voice_agent.domain.turn import Turn
@@ -15,7 +16,10 @@ from voice_agent.domain.turn import Turn
 class InMemoryCallRepository:
     """Stores deep copies, so callers cannot change stored data by mutating their objects."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner_id: str | None = None) -> None:
+        self.owner_id = owner_id
+        """Stamped on calls saved without an owner (see `Call.owner`)."""
+        self._owners: dict[str, CallOwner] = {}
         self._calls: dict[str, Call] = {}
         self._turns: dict[str, dict[str, Turn]] = {}
         self._events: dict[str, list[DomainEvent]] = {}
@@ -23,6 +27,9 @@ class InMemoryCallRepository:
     async def save_call(self, call: Call) -> None:
         stored = copy.deepcopy(call)
         stored.turns = []
+        if stored.owner is None:
+            previous = self._calls.get(call.id)
+            stored.owner = previous.owner if previous is not None else self.owner_id
         self._calls[call.id] = stored
         self._turns.setdefault(call.id, {})
 
@@ -71,8 +78,18 @@ class InMemoryCallRepository:
         page = [copy.deepcopy(c) for c in matching[offset : offset + limit]]
         return CallPage(calls=page, total=len(matching))
 
-    async def abort_active(self, at: datetime) -> int:
-        active = [c for c in self._calls.values() if c.is_active]
+    async def abort_active(self, at: datetime, *, keep_owners: Collection[str] = ()) -> int:
+        active = [c for c in self._calls.values() if c.is_active and c.owner not in keep_owners]
         for call in active:
             call.abort(at)
+        self._owners = {k: v for k, v in self._owners.items() if k in keep_owners}
         return len(active)
+
+    async def register_owner(self, owner: CallOwner) -> None:
+        self._owners[owner.id] = owner
+
+    async def owners(self) -> tuple[CallOwner, ...]:
+        return tuple(sorted(self._owners.values(), key=lambda o: o.id))
+
+    async def release_owner(self, owner_id: str) -> None:
+        self._owners.pop(owner_id, None)

@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from voice_agent.application.resilience.breaker import BreakerSnapshot, BreakerState
-from voice_agent.domain.call import CallStatus
+from voice_agent.domain.call import CallStatus, EndReason
 from voice_agent.domain.events import (
     AudioUnderrun,
     CallEnded,
@@ -25,6 +25,17 @@ LATENCY_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5, 2.
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
+_FAILURES = (EndReason.ERROR, EndReason.INTERNAL_ERROR, EndReason.CANCELLED)
+_OUTCOMES = (
+    *(
+        (CallStatus.COMPLETED, r)
+        for r in EndReason
+        if r not in (*_FAILURES, EndReason.PROCESS_DIED)
+    ),
+    *((CallStatus.FAILED, r) for r in _FAILURES),
+)
+"""The outcomes a running process reports (aborted calls are found by the next start)."""
+
 _CIRCUIT = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
@@ -38,6 +49,8 @@ class PrometheusMetrics:
         self.calls = Counter(
             "voice_agent_calls", "Finished calls by outcome.", ["status", "reason"], registry=r
         )
+        for status, reason in _OUTCOMES:
+            self.calls.labels(status.value, reason.value)  # exposed at 0 from the start
         self.turn_latency = Histogram(
             "voice_agent_turn_latency_seconds",
             "Agent turn latency by stage (eou, stt, llm_ttft, tts_ttfb, e2e).",

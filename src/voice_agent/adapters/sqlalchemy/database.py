@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,12 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._before_dispose: list[Callable[[], Awaitable[None]]] = []
+
+    def before_dispose(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run `step` (e.g. stop a heartbeat) when the database is disposed, before the
+        engine goes; steps run last registered first."""
+        self._before_dispose.append(step)
 
     async def ping(self) -> None:
         """One round trip to the database (for health probes)."""
@@ -52,7 +59,11 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        try:
+            while self._before_dispose:
+                await self._before_dispose.pop()()
+        finally:
+            await self.engine.dispose()
 
     # -- migrations ------------------------------------------------------------------
     def alembic_config(self) -> Config:

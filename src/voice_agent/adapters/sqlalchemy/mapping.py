@@ -8,16 +8,17 @@ import typing
 from datetime import datetime
 from typing import Any
 
-from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallRow, TurnRow
+from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallOwnerRow, CallRow, TurnRow
 from voice_agent.domain import events as domain_events
-from voice_agent.domain.call import Call, CallStatus, EndReason
+from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.moments import as_utc
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.domain.usage import ProviderUsage
 
 
-def call_to_row(call: Call, row: CallRow | None = None) -> CallRow:
+def call_to_row(call: Call, row: CallRow | None = None, *, owner: str | None = None) -> CallRow:
+    """`owner`: the owner to store when the call names none."""
     row = row or CallRow(id=call.id)
     row.caller_number = call.caller_number
     # SQLite keeps the wall-clock time without its offset: store UTC, whatever the offset.
@@ -27,6 +28,7 @@ def call_to_row(call: Call, row: CallRow | None = None) -> CallRow:
     row.end_reason = call.end_reason.value if call.end_reason else None
     row.cost_usd = call.cost_usd
     row.usage = [dataclasses.asdict(u) for u in call.usage] if call.usage else None
+    row.owner_id = call.owner or owner
     return row
 
 
@@ -40,7 +42,12 @@ def row_to_call(row: CallRow) -> Call:
         end_reason=EndReason(row.end_reason) if row.end_reason else None,
         cost_usd=row.cost_usd,
         usage=tuple(ProviderUsage(**u) for u in row.usage or ()),
+        owner=row.owner_id,
     )
+
+
+def owner_from_row(row: CallOwnerRow) -> CallOwner:
+    return CallOwner(id=row.id, host=row.host, pid=row.pid, heartbeat_at=row.heartbeat_at)
 
 
 def turn_to_row(call_id: str, turn: Turn, row: TurnRow | None = None) -> TurnRow:

@@ -1,47 +1,78 @@
 """`CallRepository` on SQL. Every method is one short transaction, so each turn is on disk
-(committed) when `save_turn` returns."""
+(committed) when `save_turn` returns. A write that fails is rolled back with its own
+session, so it never leaves anything behind for the next write; it raises
+`ProviderUnavailable("database")` when trying again may work (locked, unreachable) and
+`ProviderError` (not retryable) otherwise."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voice_agent.adapters.sqlalchemy.database import Database
 from voice_agent.adapters.sqlalchemy.mapping import (
     call_to_row,
     event_to_row,
+    owner_from_row,
     row_to_call,
     row_to_event,
     row_to_turn,
     turn_to_row,
 )
-from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallRow, TurnRow
+from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallOwnerRow, CallRow, TurnRow
+from voice_agent.application.ports.errors import ProviderError, ProviderUnavailable
 from voice_agent.application.ports.repository import CallPage
-from voice_agent.domain.call import Call, CallStatus, EndReason
+from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.moments import as_utc
 from voice_agent.domain.turn import Turn
 
+DATABASE = "database"
+
+
+def _brief(error: DBAPIError) -> str:
+    """The driver's message without the statement and its parameters (caller data)."""
+    return f"{type(error.orig).__name__}: {error.orig}"[:200]
+
 
 class SqlAlchemyCallRepository:
-    def __init__(self, database: Database) -> None:
+    """`owner_id`: stamped on calls saved without an owner (this process, see `Call.owner`)."""
+
+    def __init__(self, database: Database, owner_id: str | None = None) -> None:
         self._db = database
+        self.owner_id = owner_id
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction, committed on success and rolled back on any failure."""
+        try:
+            async with self._db.sessions.begin() as session:
+                yield session
+        except (OperationalError, InterfaceError) as error:
+            raise ProviderUnavailable(DATABASE, _brief(error)) from error
+        except DBAPIError as error:
+            raise ProviderError(DATABASE, _brief(error), retryable=False) from error
 
     async def save_call(self, call: Call) -> None:
-        async with self._db.sessions.begin() as session:
+        async with self._write() as session:
             row = await session.get(CallRow, call.id)
-            session.add(call_to_row(call, row))
+            owner = call.owner or (row.owner_id if row is not None else self.owner_id)
+            session.add(call_to_row(call, row, owner=owner))
 
     async def save_turn(self, call_id: str, turn: Turn) -> None:
-        async with self._db.sessions.begin() as session:
+        async with self._write() as session:
             if await session.get(CallRow, call_id) is None:
                 raise KeyError(f"no call {call_id!r} to add a turn to")
             row = await session.get(TurnRow, turn.id)
             session.add(turn_to_row(call_id, turn, row))
 
     async def record_event(self, event: DomainEvent) -> None:
-        async with self._db.sessions.begin() as session:
+        async with self._write() as session:
             if await session.get(CallRow, event.call_id) is None:
                 raise KeyError(f"no call {event.call_id!r} to add an event to")
             session.add(event_to_row(event))
@@ -96,15 +127,33 @@ class SqlAlchemyCallRepository:
             )
             return CallPage(calls=[row_to_call(r) for r in rows], total=total or 0)
 
-    async def abort_active(self, at: datetime) -> int:
-        async with self._db.sessions.begin() as session:
+    async def abort_active(self, at: datetime, *, keep_owners: Collection[str] = ()) -> int:
+        keep = list(keep_owners)
+        orphaned = CallRow.owner_id.is_(None) | CallRow.owner_id.not_in(keep)
+        async with self._write() as session:
             result = await session.execute(
                 update(CallRow)
-                .where(CallRow.status == CallStatus.ACTIVE.value)
+                .where(CallRow.status == CallStatus.ACTIVE.value, orphaned)
                 .values(
                     status=CallStatus.ABORTED.value,
                     end_reason=EndReason.PROCESS_DIED.value,
                     ended_at=at,
                 )
             )
+            await session.execute(delete(CallOwnerRow).where(CallOwnerRow.id.not_in(keep)))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def register_owner(self, owner: CallOwner) -> None:
+        async with self._write() as session:
+            row = await session.get(CallOwnerRow, owner.id) or CallOwnerRow(id=owner.id)
+            row.host, row.pid, row.heartbeat_at = owner.host, owner.pid, owner.heartbeat_at
+            session.add(row)
+
+    async def owners(self) -> tuple[CallOwner, ...]:
+        async with self._db.sessions() as session:
+            rows = await session.scalars(select(CallOwnerRow).order_by(CallOwnerRow.id))
+            return tuple(owner_from_row(row) for row in rows)
+
+    async def release_owner(self, owner_id: str) -> None:
+        async with self._write() as session:
+            await session.execute(delete(CallOwnerRow).where(CallOwnerRow.id == owner_id))

@@ -49,6 +49,20 @@ class CallRow(Base):
     cost_usd: Mapped[float | None] = mapped_column(Float)
     usage: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     """Per provider: tokens, audio seconds, characters (see `domain.usage.ProviderUsage`)."""
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The `call_owners` row of the process running the call (no foreign key: the owner row
+    goes when its process stops, the call stays)."""
+
+
+class CallOwnerRow(Base):
+    """A process that runs calls, with its heartbeat (see `domain.call.CallOwner`)."""
+
+    __tablename__ = "call_owners"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class TurnRow(Base):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from voice_agent.domain.call import Call, CallStatus
+from voice_agent.domain.call import Call, CallOwner, CallStatus
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.turn import Turn
 
@@ -53,7 +54,21 @@ class CallRepository(Protocol):
         taken as UTC (`domain.moments.as_utc`)."""
         ...
 
-    async def abort_active(self, at: datetime) -> int:
-        """Mark every call still ACTIVE as ABORTED (run at start-up, before any call is
-        taken); returns how many."""
+    async def abort_active(self, at: datetime, *, keep_owners: Collection[str] = ()) -> int:
+        """Mark every call still ACTIVE as ABORTED, except those of the owners in
+        `keep_owners` (processes still alive), and forget the other owners (run at
+        start-up, before any call is taken); returns how many calls."""
+        ...
+
+    async def register_owner(self, owner: CallOwner) -> None:
+        """Add a process that runs calls, or refresh its heartbeat (`owner.heartbeat_at`)."""
+        ...
+
+    async def owners(self) -> tuple[CallOwner, ...]:
+        """Every registered owner, with its last heartbeat."""
+        ...
+
+    async def release_owner(self, owner_id: str) -> None:
+        """The owner stopped cleanly: forget it (calls it left active are then aborted by
+        the next start-up)."""
         ...

@@ -29,12 +29,14 @@ from voice_agent.application.ports.stt import (
 from voice_agent.application.ports.transport import CallTransport
 from voice_agent.application.ports.tts import TextToSpeech
 from voice_agent.application.ports.vad import VoiceActivityDetector
+from voice_agent.application.resilience.retry import RetryPolicy
 from voice_agent.application.session.caller_turn import CallerTurn, Overlap
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.application.session.inputs import (
     CallerHungUp,
     Dtmf,
+    EndRequested,
     Input,
     ReplyAudioStarted,
     ReplyFinished,
@@ -82,6 +84,9 @@ class SessionPorts:
     clock: Clock
     canned: CannedSpeech
     sinks: Sequence[EventSink] = ()
+    storage_retry: RetryPolicy | None = None
+    """When to write a call's record again after a retryable storage failure (no retry
+    when None)."""
 
 
 @dataclass(slots=True)
@@ -131,7 +136,11 @@ class CallSession:
         self._tools = tools_for(config.transfer_destination)
         self.call = Call(caller_number=transport.caller_number, started_at=self._clock.wall())
         self._recorder = CallRecorder(
-            ports.repository, self.call.id, max_events=config.max_stored_events
+            ports.repository,
+            self.call.id,
+            clock=ports.clock,
+            retry=ports.storage_retry,
+            max_events=config.max_stored_events,
         )
         self._line = CallerLine(transport, ports.stt, ports.vad, self._clock, self._inputs)
 
@@ -145,13 +154,40 @@ class CallSession:
 
     # -- lifecycle -------------------------------------------------------------------
     async def run(self) -> Call:
+        """Run the call to its end. Whatever stops it, the call is ended, stored and
+        published (`CallEnded`) before this returns: an unexpected error ends it as
+        `internal_error` (failed, and returned normally); a cancellation ends it as
+        `cancelled` and is then re-raised."""
         self._recorder.start()
-        self._recorder.save_call(self.call)
-        self._publish(CallStarted(self.call.id, self._epoch(), self.call.caller_number))
-        rate = self._transport.output_sample_rate
-        prepare = asyncio.create_task(
-            self._ports.canned.prepare(self._config.prompts.apology, rate), name="apology"
-        )
+        prepare: asyncio.Task[object] | None = None
+        try:
+            self._recorder.save_call(self.call)
+            self._publish(CallStarted(self.call.id, self._epoch(), self.call.caller_number))
+            rate = self._transport.output_sample_rate
+            prepare = asyncio.create_task(
+                self._ports.canned.prepare(self._config.prompts.apology, rate), name="apology"
+            )
+            await self._answer()
+            while self.state is not S.ENDED:
+                await self._handle(await self._inputs.get())
+        except asyncio.CancelledError:
+            self._flags.failed = True
+            await self._abandon(EndReason.CANCELLED)
+            raise
+        except Exception:
+            log.exception("call %s failed unexpectedly", self.call.id)
+            self._flags.failed = True
+            await self._abandon(EndReason.INTERNAL_ERROR)
+        finally:
+            await self._shutdown(prepare)
+        return self.call
+
+    def end_now(self, reason: EndReason) -> None:
+        """Ask the session to end the call at once (e.g. `SERVER_SHUTDOWN`): the reply in
+        progress stops, the line is hung up, the call is stored with `reason`."""
+        self._inputs.put_nowait(EndRequested(reason))
+
+    async def _answer(self) -> None:
         try:
             await self._line.start()
         except Exception as error:
@@ -161,22 +197,38 @@ class CallSession:
         else:
             self._timers.schedule("max_duration", self._config.max_call_duration_s)
             self._say(self._config.prompts.greeting)
-        try:
-            while self.state is not S.ENDED:
-                await self._handle(await self._inputs.get())
-        finally:
-            await self._shutdown(prepare)
-        return self.call
 
-    async def _shutdown(self, prepare: asyncio.Task[object]) -> None:
+    async def _abandon(self, reason: EndReason) -> None:
+        """End the call after something went wrong: no courtesies, nothing that could fail
+        in turn stops the call from being closed, stored and published."""
+        self._timers.cancel_all()
+        active, self._active = self._active, None
+        if active is not None:
+            active.task.cancel()
+            await asyncio.gather(active.task, return_exceptions=True)
+            self._report_reply_failures(active)
+        if self.state is not S.ENDED:
+            self._move_to(S.ENDED)
+        if self.call.is_active:
+            self._close_record(reason)
+        if self._flags.hang_up_on_end:
+            try:
+                await self._transport.hang_up()
+            except Exception:
+                log.exception("could not hang up call %s", self.call.id)
+
+    async def _shutdown(self, prepare: asyncio.Task[object] | None) -> None:
         self._timers.cancel_all()
         if self._active is not None:
             self._active.task.cancel()
             await asyncio.gather(self._active.task, return_exceptions=True)
-        prepare.cancel()
-        await asyncio.gather(prepare, return_exceptions=True)
-        await self._line.stop()
-        await self._recorder.close()
+        if prepare is not None:
+            prepare.cancel()
+            await asyncio.gather(prepare, return_exceptions=True)
+        try:
+            await self._line.stop()
+        finally:
+            await self._recorder.close()
 
     # -- dispatch --------------------------------------------------------------------
     async def _handle(self, item: Input) -> None:
@@ -202,6 +254,8 @@ class CallSession:
                 self._record_event(DtmfReceived(self.call.id, self._epoch(), item.digit))
             case SttFailed():
                 await self._on_stt_failed(item.error)
+            case EndRequested():
+                await self._end(item.reason)
 
     # -- the caller's voice ----------------------------------------------------------
     def _on_voice_started(self, item: VoiceStartedAt) -> None:
@@ -585,11 +639,17 @@ class CallSession:
         if self.state is S.ENDED:
             return
         self._timers.cancel_all()
-        if self._active is not None:
-            await self._stop_reply(self._active)
-        self._move_to(S.ENDED)
+        try:
+            if self._active is not None:
+                await self._stop_reply(self._active)
+        finally:
+            self._move_to(S.ENDED)
+            self._close_record(reason)
         if self._flags.hang_up_on_end:
             await self._transport.hang_up()
+
+    def _close_record(self, reason: EndReason) -> None:
+        """End the call: stored (queued for the recorder) and published to the sinks."""
         self.call.end(reason, self._clock.wall(), failed=self._flags.failed)
         self._recorder.save_call(self.call)
         self._publish(CallEnded(self.call.id, self._epoch(), self.call.status, reason))

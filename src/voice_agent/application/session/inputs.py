@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from voice_agent.application.ports.stt import SttEvent
+from voice_agent.domain.call import EndReason
 
 if TYPE_CHECKING:
     from voice_agent.application.session.reply import AgentReply
@@ -39,6 +40,13 @@ class CallerHungUp:
 
 
 @dataclass(frozen=True, slots=True)
+class EndRequested:
+    """Someone outside the call ends it now (e.g. the server is shutting down)."""
+
+    reason: EndReason
+
+
+@dataclass(frozen=True, slots=True)
 class Dtmf:
     digit: str
 
@@ -66,6 +74,7 @@ Input = (
     | SttInput
     | SttFailed
     | CallerHungUp
+    | EndRequested
     | Dtmf
     | ReplyAudioStarted
     | ReplyFinished

@@ -1,5 +1,9 @@
 """Writes a call's records in the background, in order, so that storage never delays what
-the caller hears, and each turn is on disk as soon as it completes."""
+the caller hears, and each turn is on disk as soon as it completes.
+
+A write that fails with a retryable `ProviderError` (the database locked or unreachable for
+a moment) is tried again after the `RetryPolicy`'s delay, a bounded number of times; a write
+that still fails is given up (logged, counted) and the writes behind it go on."""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ import copy
 import logging
 from collections.abc import Awaitable, Callable
 
+from voice_agent.application.ports.clock import Clock
+from voice_agent.application.ports.errors import ProviderError
 from voice_agent.application.ports.repository import CallRepository
+from voice_agent.application.resilience.retry import NoRetry, RetryPolicy
 from voice_agent.domain.call import Call
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.turn import Turn
@@ -19,9 +26,20 @@ Write = Callable[[], Awaitable[None]]
 
 
 class CallRecorder:
-    def __init__(self, repository: CallRepository, call_id: str, *, max_events: int = 500) -> None:
+    def __init__(
+        self,
+        repository: CallRepository,
+        call_id: str,
+        *,
+        clock: Clock,
+        retry: RetryPolicy | None = None,
+        max_events: int = 500,
+    ) -> None:
         self._repository = repository
         self._call_id = call_id
+        self._clock = clock
+        self._retry: RetryPolicy = retry or NoRetry()
+        self.retries = 0
         self._writes: asyncio.Queue[Write | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.failures = 0
@@ -61,7 +79,22 @@ class CallRecorder:
     async def _drain(self) -> None:
         while (write := await self._writes.get()) is not None:
             try:
-                await write()
+                await self._attempt(write)
             except Exception:
                 self.failures += 1
                 log.exception("could not store call %s", self._call_id)
+
+    async def _attempt(self, write: Write) -> None:
+        attempt = 1
+        while True:
+            try:
+                await write()
+                return
+            except ProviderError as error:
+                delay = self._retry.delay_before(attempt + 1, error)
+                if delay is None:
+                    raise
+                log.warning("storing call %s failed (%s); retrying", self._call_id, error)
+            self.retries += 1
+            attempt += 1
+            await self._clock.sleep(delay)

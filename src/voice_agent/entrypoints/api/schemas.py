@@ -6,9 +6,9 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
-from voice_agent.domain.call import Call
+from voice_agent.domain.call import Call, EndReason
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.moments import as_utc
 from voice_agent.domain.turn import Turn
@@ -69,7 +69,13 @@ class CallSummary(BaseModel):
     id: str
     caller_number: str | None
     status: str
-    end_reason: str | None
+    end_reason: EndReason | None = Field(
+        description="Why the call ended: caller_hung_up, agent_ended, goodbye, "
+        "silence_timeout, max_duration, transferred, error (a provider failed), "
+        "internal_error (a bug in the agent), cancelled, server_shutdown (the server was "
+        "stopped during the call), process_died (found active after a crash); null while "
+        "the call is active."
+    )
     started_at: datetime
     ended_at: datetime | None
 
@@ -79,7 +85,7 @@ class CallSummary(BaseModel):
             id=call.id,
             caller_number=call.caller_number,
             status=call.status.value,
-            end_reason=call.end_reason.value if call.end_reason else None,
+            end_reason=call.end_reason,
             started_at=call.started_at,
             ended_at=call.ended_at,
         )

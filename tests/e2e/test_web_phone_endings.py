@@ -1,0 +1,149 @@
+"""The web phone's calls end in the store, in the metrics and with their usage, whatever
+ends them: the server shutting down, the handler being cancelled, a failure setting the
+call up. Fakes behind an in-memory socket, on a fast-forwarded loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from voice_agent.adapters.clock import LoopClock
+from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
+from voice_agent.adapters.fakes.repository import InMemoryCallRepository
+from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
+from voice_agent.adapters.fakes.tts import FakeTextToSpeech
+from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
+from voice_agent.adapters.observability.metrics import PrometheusMetrics
+from voice_agent.application.metering import MeteredTextToSpeech, record_usage
+from voice_agent.application.ports.observer import EventSink
+from voice_agent.application.session.call_session import SessionPorts
+from voice_agent.application.session.canned import CannedSpeech
+from voice_agent.application.session.config import SessionConfig
+from voice_agent.domain.call import Call, CallStatus, EndReason
+from voice_agent.domain.usage import UsageLedger
+from voice_agent.entrypoints.phone import CallPorts, WebPhone
+
+pytestmark = pytest.mark.looptime
+
+
+class MemorySocket:
+    """The client's end of the WebSocket: it starts the call and then stays silent."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[bytes | str | None] = asyncio.Queue()
+        self.incoming.put_nowait(json.dumps({"type": "start"}))
+        self.controls: list[dict[str, Any]] = []
+        self.closed = False
+        self.greeted = asyncio.Event()
+
+    async def receive(self) -> bytes | str | None:
+        return await self.incoming.get()
+
+    async def send_bytes(self, data: bytes) -> None:
+        pass
+
+    async def send_text(self, data: str) -> None:
+        control = json.loads(data)
+        self.controls.append(control)
+        if control == {**control, "type": "transcript", "role": "agent"}:
+            self.greeted.set()
+
+    async def close(self, code: int = 1000) -> None:
+        self.closed = True
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [c for c in self.controls if c["type"] == kind]
+
+
+class Stack:
+    """Fake providers whose speech synthesis is metered, as on the cloud stack."""
+
+    def __init__(self) -> None:
+        self.repository = InMemoryCallRepository()
+        self.metrics = PrometheusMetrics()
+        self.tts = FakeTextToSpeech()
+        self.broken = False
+
+    def ports(self, sinks: Sequence[EventSink]) -> CallPorts:
+        if self.broken:
+            raise RuntimeError("could not open the call's providers")
+        ledger = UsageLedger()
+        tts = MeteredTextToSpeech(self.tts, "fake-tts", ledger)
+        clock = LoopClock()
+
+        async def finish(call: Call) -> None:
+            await record_usage(call, ledger, {}, self.repository, clock)
+
+        return CallPorts(
+            SessionPorts(
+                stt=ScriptedSpeechToText(),
+                llm=ScriptedLanguageModel(),
+                tts=tts,
+                vad=EnergyVoiceActivityDetector(),
+                repository=self.repository,
+                clock=clock,
+                canned=CannedSpeech(tts),
+                sinks=[*sinks, self.metrics],
+            ),
+            finish,
+        )
+
+    def phone(self) -> WebPhone:
+        return WebPhone(self.ports, SessionConfig(), "fake")
+
+    async def stored(self, socket: MemorySocket) -> Call:
+        call = await self.repository.get(socket.of("ready")[0]["call_id"])
+        assert call is not None
+        return call
+
+    def active_calls(self) -> float | None:
+        return self.metrics.registry.get_sample_value("voice_agent_active_calls")
+
+
+async def test_shutting_down_ends_calls_as_server_shutdown_with_their_usage() -> None:
+    stack = Stack()
+    phone = stack.phone()
+    socket = MemorySocket()
+    call = asyncio.create_task(phone.handle(socket))
+    await socket.greeted.wait()
+    await phone.shutdown(grace_s=5)
+    assert call.done()
+    stored = await stack.stored(socket)
+    assert (stored.status, stored.end_reason) == (CallStatus.COMPLETED, EndReason.SERVER_SHUTDOWN)
+    assert [u.provider for u in stored.usage] == ["fake-tts"]
+    assert stack.active_calls() == 0
+    assert socket.of("ended") == [{"type": "ended", "reason": "server_shutdown"}]
+    assert socket.closed
+    late = MemorySocket()
+    assert await phone.handle(late) is None
+    assert late.of("error") == [{"type": "error", "message": "the server is shutting down"}]
+
+
+async def test_a_cancelled_call_is_stored_as_cancelled_with_its_usage() -> None:
+    stack = Stack()
+    socket = MemorySocket()
+    call = asyncio.create_task(stack.phone().handle(socket))
+    await socket.greeted.wait()
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    stored = await stack.stored(socket)
+    assert (stored.status, stored.end_reason) == (CallStatus.FAILED, EndReason.CANCELLED)
+    assert [u.provider for u in stored.usage] == ["fake-tts"]
+    assert stack.active_calls() == 0
+    assert socket.closed
+
+
+async def test_a_call_that_cannot_be_set_up_is_refused_with_a_reason() -> None:
+    stack = Stack()
+    stack.broken = True
+    phone = stack.phone()
+    socket = MemorySocket()
+    assert await phone.handle(socket) is None
+    assert socket.of("error") == [{"type": "error", "message": "the call could not be set up"}]
+    assert socket.closed
+    assert not phone.active
