@@ -147,3 +147,19 @@ async def test_a_call_that_cannot_be_set_up_is_refused_with_a_reason() -> None:
     assert socket.of("error") == [{"type": "error", "message": "the call could not be set up"}]
     assert socket.closed
     assert not phone.active
+
+
+async def test_a_client_that_breaks_a_limit_is_cut_off_and_stored_as_client_limit() -> None:
+    stack = Stack()
+    socket = MemorySocket()
+    call = asyncio.create_task(stack.phone().handle(socket))
+    await socket.greeted.wait()
+    for _ in range(10):  # WEB_PHONE__MAX_PROTOCOL_ERRORS
+        socket.incoming.put_nowait('{"type": "no such message"}')
+    stored_call = await call
+    assert stored_call is not None
+    stored = await stack.stored(socket)
+    assert (stored.status, stored.end_reason) == (CallStatus.COMPLETED, EndReason.CLIENT_LIMIT)
+    assert socket.of("ended") == [{"type": "ended", "reason": "protocol_errors"}]
+    assert stack.active_calls() == 0
+    assert socket.closed

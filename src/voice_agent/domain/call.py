@@ -55,6 +55,9 @@ class EndReason(Enum):
     """The call's task was cancelled before the call could end normally."""
     SERVER_SHUTDOWN = "server_shutdown"
     """The server was stopped (SIGTERM) during the call."""
+    CLIENT_LIMIT = "client_limit"
+    """The caller's client broke one of the line's limits (audio faster than real time, too
+    many refused messages, stopped reading what the agent said) and was cut off."""
     PROCESS_DIED = "process_died"
 
 

@@ -147,6 +147,7 @@ class WebPhone:
         the socket closed and the call finished (its usage stored) before the call leaves
         `sessions`."""
         call_id = session.call.id
+        transport.on_limit_broken = lambda _limit: session.end_now(EndReason.CLIENT_LIMIT)
         self.active.add(call_id)
         self.sessions[call_id] = session
         self._idle.clear()

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from voice_agent.adapters.audio.playout import PacedPlayout
@@ -85,6 +85,9 @@ class WebSocketCallTransport:
         self._ended = asyncio.Event()
         self.hung_up_by: str | None = None
         self.closed_for: str | None = None
+        self.on_limit_broken: Callable[[str], None] | None = None
+        """Told the limit's name when the client breaks one and the call is cut off (the
+        web phone ends the call as `client_limit`), before the line reports the hang-up."""
         """Why the transport itself ended the call (a limit the client broke), if it did."""
         self.rejected_messages = 0
         self.dropped_audio_s = 0.0
@@ -228,8 +231,7 @@ class WebSocketCallTransport:
             return
         log.info("web phone call closed: %s", reason)
         self.send({"type": "error", "message": message})
-        self.closed_for = reason
-        self._end("caller")
+        self._cut_off(reason)
 
     def _accept(self, message: bytes | str) -> None:
         if isinstance(message, bytes):
@@ -304,8 +306,13 @@ class WebSocketCallTransport:
         except asyncio.QueueFull:  # the client stopped reading: nobody hears this call
             if not self._ended.is_set():
                 log.info("web phone client is not reading: ending the call")
-                self.closed_for = "client_not_reading"
-                self._end("caller")
+                self._cut_off("client_not_reading")
+
+    def _cut_off(self, reason: str) -> None:
+        self.closed_for = reason
+        if self.on_limit_broken is not None:
+            self.on_limit_broken(reason)
+        self._end("caller")
 
     def _end(self, by: str) -> None:
         if self._ended.is_set():

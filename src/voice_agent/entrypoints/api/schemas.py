@@ -73,7 +73,8 @@ class CallSummary(BaseModel):
         description="Why the call ended: caller_hung_up, agent_ended, goodbye, "
         "silence_timeout, max_duration, transferred, error (a provider failed), "
         "internal_error (a bug in the agent), cancelled, server_shutdown (the server was "
-        "stopped during the call), process_died (found active after a crash); null while "
+        "stopped during the call), client_limit (the caller's client broke a web phone limit "
+        "and was cut off), process_died (found active after a crash); null while "
         "the call is active."
     )
     started_at: datetime

@@ -36,6 +36,14 @@ const END_REASONS = {
   connection_lost: "the connection was lost",
   unreachable: "the agent could not be reached",
   failed: "it could not start",
+  server_shutdown: "the server is shutting down",
+  internal_error: "the agent ran into an error",
+  error: "the agent ran into an error",
+  protocol_errors: "this page sent too many bad messages",
+  audio_too_fast: "the microphone sent audio too fast",
+  client_not_reading: "this page stopped receiving audio",
+  max_duration: "the call reached its time limit",
+  silence_timeout: "nobody spoke for too long",
 };
 const STAGES = [
   ["eou_ms", "end of turn"],
