@@ -5,7 +5,9 @@ keyed by its version, Python and CMake flags, never from pip's wheel cache."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from importlib.metadata import distribution
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -45,3 +47,21 @@ def test_llama_cpp_was_installed_from_the_wheel_built_with_the_makefiles_flags()
 def test_other_flags_build_into_another_directory() -> None:
     ours = make_variable("print-llama-wheel-dir")
     assert make_variable("print-llama-wheel-dir", "LLAMA_CMAKE_ARGS=-DGGML_NATIVE=ON") != ours
+
+
+def test_openmp_threads_wait_passively_unless_the_operator_says_otherwise() -> None:
+    probe = "import os, voice_agent.adapters.local.llama; print(os.environ['OMP_WAIT_POLICY'])"
+
+    def policy(**env: str) -> str:
+        clean = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**clean, **env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    assert policy() == "PASSIVE"
+    assert policy(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
