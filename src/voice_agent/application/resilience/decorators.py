@@ -3,7 +3,8 @@ circuit breaker, retries (before the first output only) and the latency budget."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
 
 from voice_agent.application.ports.errors import ProviderError
 from voice_agent.application.ports.llm import LanguageModel, LlmCapabilities, LlmEvent, ToolSpec
@@ -16,7 +17,7 @@ from voice_agent.application.ports.stt import (
 from voice_agent.application.ports.tts import TextToSpeech, TtsCapabilities, TtsEvent
 from voice_agent.application.resilience.breaker import CircuitBreaker
 from voice_agent.application.resilience.guard import StageGuard
-from voice_agent.application.resilience.replay import ReplayableText
+from voice_agent.application.resilience.replay import ReplayableText, over_replayable_text
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.history import ChatMessage
 
@@ -52,20 +53,14 @@ class ResilientTextToSpeech:
     async def synthesize(
         self, text: AsyncIterable[str], *, sample_rate: int
     ) -> AsyncIterator[TtsEvent]:
-        replayable = ReplayableText(text)
-        try:
-            if not await replayable.wait_first():
-                return
-            events = self.guard.stream(
+        def attempts(replayable: ReplayableText) -> AsyncGenerator[TtsEvent, None]:
+            return self.guard.stream(
                 lambda: self._inner.synthesize(replayable.replay(), sample_rate=sample_rate)
             )
-            try:
-                async for event in events:
-                    yield event
-            finally:
-                await events.aclose()  # the synthesizer stops reading before the text ends
-        finally:
-            await replayable.aclose()
+
+        async with contextlib.aclosing(over_replayable_text(text, attempts)) as events:
+            async for event in events:
+                yield event
 
 
 class ResilientSpeechToText:

@@ -23,7 +23,7 @@ from voice_agent.application.ports.llm import (
 )
 from voice_agent.application.ports.stt import SpeechToText, SpeechToTextSession, SttCapabilities
 from voice_agent.application.ports.tts import TextToSpeech, TtsCapabilities, TtsEvent
-from voice_agent.application.resilience.replay import ReplayableText
+from voice_agent.application.resilience.replay import ReplayableText, over_replayable_text
 from voice_agent.domain.history import ChatMessage
 
 log = logging.getLogger(__name__)
@@ -102,19 +102,13 @@ class FallbackTextToSpeech:
     async def synthesize(
         self, text: AsyncIterable[str], *, sample_rate: int
     ) -> AsyncIterator[TtsEvent]:
-        replayable = ReplayableText(text)
-        try:
-            if not await replayable.wait_first():
-                return
+        def links(replayable: ReplayableText) -> AsyncGenerator[TtsEvent, None]:
             openers = [_tts_opener(t, replayable, sample_rate) for t in self._chain]
-            events = first_answering(openers, self._clock, self._budget_s)
-            try:
-                async for event in events:
-                    yield event
-            finally:
-                await events.aclose()  # the synthesizer stops reading before the text ends
-        finally:
-            await replayable.aclose()
+            return first_answering(openers, self._clock, self._budget_s)
+
+        async with contextlib.aclosing(over_replayable_text(text, links)) as events:
+            async for event in events:
+                yield event
 
 
 class FallbackSpeechToText:

@@ -5,7 +5,10 @@ come."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class ReplayableText:
@@ -62,3 +65,24 @@ class ReplayableText:
         except BaseException:
             self._exhausted = True  # a failed or cancelled source gives nothing more
             raise
+
+
+async def over_replayable_text(
+    text: AsyncIterable[str],
+    open_stream: Callable[[ReplayableText], AsyncGenerator[T, None]],
+) -> AsyncGenerator[T, None]:
+    """Stream what `open_stream` makes of `text` made replayable: nothing when the text is
+    empty; the stream is closed (its synthesizer stops reading) before the text is. Close
+    this generator explicitly (`contextlib.aclosing`) when leaving it early."""
+    replayable = ReplayableText(text)
+    try:
+        if not await replayable.wait_first():
+            return
+        events = open_stream(replayable)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()
+    finally:
+        await replayable.aclose()
