@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voice_agent.domain.language import is_backchannel, looks_unfinished, words
+from voice_agent.domain.language import is_backchannel, words
+from voice_agent.domain.turn_end import looks_unfinished
 
 
 @dataclass(frozen=True, slots=True)

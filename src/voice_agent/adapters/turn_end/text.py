@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from voice_agent.application.ports.turn_end import TurnEndVerdict
 from voice_agent.domain.audio import AudioChunk
-from voice_agent.domain.language import looks_unfinished
+from voice_agent.domain.turn_end import looks_unfinished
 
 
 class TextTurnEndDetector:
