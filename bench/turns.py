@@ -148,14 +148,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot use the cases file: {error}", file=sys.stderr)
         return 2
 
-    from voice_agent.entrypoints.container import turn_end_detector
     from voice_agent.entrypoints.settings import Settings
+    from voice_agent.entrypoints.turn_end import turn_end_detector
 
     settings = Settings()
     detector = turn_end_detector(settings)
     outcomes = asyncio.run(evaluate(cases, detector))
     if args.json:
-        print(json.dumps(summary(select(outcomes, args.part))))
+        chosen = select(outcomes, args.part)
+        if not chosen:
+            print(f"cannot use the cases file: no {args.part} cases", file=sys.stderr)
+            return 2
+        print(json.dumps(summary(chosen)))
     else:
         report(outcomes, settings.engine.end_of_turn.value)
     return 0

@@ -11,11 +11,9 @@ from dependency_injector import containers, providers
 
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
-from voice_agent.adapters.turn_end.text import TextTurnEndDetector
-from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.application.turn_taking import EndOfTurnPolicy, InterruptionPolicy
-from voice_agent.entrypoints.settings import EndOfTurnName, Settings
+from voice_agent.entrypoints.settings import Settings
 from voice_agent.entrypoints.stack import choose_stack
 
 
@@ -40,13 +38,6 @@ def session_config(settings: Settings) -> SessionConfig:
         transfer_destination=engine.transfer_destination,
         max_stored_events=engine.max_stored_events,
     )
-
-
-def turn_end_detector(settings: Settings) -> TurnEndDetector:
-    """The end-of-turn detector `ENGINE__END_OF_TURN` selects."""
-    match settings.engine.end_of_turn:
-        case EndOfTurnName.TEXT:
-            return TextTurnEndDetector()
 
 
 class Container(containers.DeclarativeContainer):
