@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from bench.turns import CasesError, main, parse_cases
 
 
