@@ -1,4 +1,5 @@
-"""Run benchmarks: `python -m bench` (all) or `python -m bench NAME [NAME...]`."""
+"""Run benchmarks: `python -m bench` (all), `python -m bench NAME [NAME...]`, or one benchmark
+with its options: `python -m bench turns --cases FILE.tsv --json` (then only its output)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,19 @@ BENCHES = {
     "health": "bench.health",
     "local": "bench.local_stack",
     "llama": "bench.llama_threads",
+    "turns": "bench.turns",
 }
 
 
-def main(names: list[str]) -> int:
+def main(args: list[str]) -> int:
+    first_option = next((i for i, arg in enumerate(args) if arg.startswith("-")), len(args))
+    names, options = args[:first_option], args[first_option:]
+    if options:
+        if len(names) != 1 or names[0] not in BENCHES:
+            print("options go after exactly one benchmark name, e.g. `bench turns --json`")
+            return 2
+        code: int | None = importlib.import_module(BENCHES[names[0]]).main(options)
+        return code or 0
     chosen = names or list(BENCHES)
     unknown = [n for n in chosen if n not in BENCHES]
     if unknown:

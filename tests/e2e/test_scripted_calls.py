@@ -321,6 +321,20 @@ def test_the_maximum_call_duration_ends_the_call_politely(run_call: RunCall) -> 
     assert run.agent_turns[-2].interrupted
 
 
+def test_a_question_ending_in_a_pronoun_is_answered_after_the_short_delay(
+    run_call: RunCall,
+) -> None:
+    run = run_call(
+        {
+            "caller": [{"say": "Sorry, could you repeat that?"}, {"hang_up": True}],
+            "agent": [{"reply": "Of course: we open at nine."}],
+        }
+    )
+    answer = run.agent_turns[1]
+    assert answer.latency.eou_ms == pytest.approx(350, abs=25)
+    assert [t.text for t in run.caller_turns] == ["Sorry, could you repeat that?"]
+
+
 def test_an_unfinished_sentence_waits_for_the_rest(run_call: RunCall) -> None:
     run = run_call(
         {

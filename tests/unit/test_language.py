@@ -1,6 +1,7 @@
 import pytest
 
-from voice_agent.domain.language import is_backchannel, is_goodbye, looks_unfinished
+from voice_agent.domain.language import is_backchannel, is_goodbye
+from voice_agent.domain.turn_end import looks_unfinished
 
 
 @pytest.mark.parametrize(

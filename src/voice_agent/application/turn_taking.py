@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voice_agent.domain.language import is_backchannel, looks_unfinished, words
+from voice_agent.domain.language import is_backchannel, words
+from voice_agent.domain.turn_end import looks_unfinished
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,14 +16,20 @@ class EndOfTurnPolicy:
     The wait is counted from the moment speech ended (not from when a detector noticed), so
     it is the real gap the caller experiences. A finished-sounding turn waits `min_delay_s`;
     one that reads unfinished ("...and", "my number is") waits `max_delay_s`, giving the
-    caller time to go on. The final transcript must also be in before the turn is taken.
+    caller time to go on. Who judges is the session's `TurnEndDetector`. The final
+    transcript must also be in before the turn is taken.
     """
 
     min_delay_s: float = 0.35
     max_delay_s: float = 2.0
 
+    def delay(self, *, finished: bool) -> float:
+        """The wait for a turn the end-of-turn detector judged finished, or not."""
+        return self.min_delay_s if finished else self.max_delay_s
+
     def delay_for(self, text: str) -> float:
-        return self.max_delay_s if looks_unfinished(text) else self.min_delay_s
+        """The wait by the text rules alone."""
+        return self.delay(finished=not looks_unfinished(text))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from voice_agent.entrypoints.report import call_as_json, call_as_text
 from voice_agent.entrypoints.scenario import Scenario, ScenarioError, load_scenario
 from voice_agent.entrypoints.scripted_call import build_scripted_call, run_fast_forwarded
 from voice_agent.entrypoints.store import call_store_on_own_loop, open_call_store
+from voice_agent.entrypoints.turn_end import turn_end_detector
 
 T = TypeVar("T")
 
@@ -88,6 +89,7 @@ def _file_call(args: argparse.Namespace) -> int:
         print(f"voice-agent call: {error}", file=sys.stderr)
         return 2
     models = LocalModels.load()
+    models.turn_end = turn_end_detector(container.settings())
 
     async def main() -> FileCallResult:
         database: Database | None = None

@@ -21,6 +21,7 @@ from voice_agent.entrypoints.cloud import build_cloud_providers
 from voice_agent.entrypoints.phone import CallPorts
 from voice_agent.entrypoints.settings import Settings
 from voice_agent.entrypoints.store import storage_retry
+from voice_agent.entrypoints.turn_end import turn_end_detector
 
 CloudPorts = Callable[[CallRepository, Sequence[EventSink]], CallPorts]
 
@@ -58,6 +59,7 @@ async def load_cloud_stack(settings: Settings) -> CloudStack:
         raise
     prices = settings.prices.table()
     vad = caller_vad()
+    turn_end = turn_end_detector(settings)
 
     def ports(repository: CallRepository, sinks: Sequence[EventSink]) -> CallPorts:
         ledger = UsageLedger()
@@ -78,6 +80,7 @@ async def load_cloud_stack(settings: Settings) -> CloudStack:
                 clock=LoopClock(),
                 canned=CannedSpeech(chains.tts),
                 sinks=sinks,
+                turn_end=turn_end,
                 storage_retry=storage_retry(),
             ),
             finish,

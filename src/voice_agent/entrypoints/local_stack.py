@@ -16,8 +16,10 @@ from voice_agent.adapters.local.piper import PiperTextToSpeech
 from voice_agent.adapters.local.silero import SileroVoiceActivityDetector
 from voice_agent.adapters.local.whisper import WhisperSpeechToText
 from voice_agent.adapters.local.worker import ModelWorker
+from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
+from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.session.call_session import SessionPorts
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
@@ -41,6 +43,8 @@ class LocalModels:
     vad: SileroVoiceActivityDetector
     canned: CannedSpeech
     load_seconds: dict[str, float] = field(default_factory=dict)
+    turn_end: TurnEndDetector = field(default_factory=TextTurnEndDetector)
+    """Set from the settings by whoever loads the models (`turn_end_detector`)."""
 
     @classmethod
     def load(cls, progress: Progress = print_progress) -> LocalModels:
@@ -93,5 +97,6 @@ class LocalModels:
             clock=LoopClock(),
             canned=self.canned,
             sinks=sinks,
+            turn_end=self.turn_end,
             storage_retry=storage_retry(),
         )

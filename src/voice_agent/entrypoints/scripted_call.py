@@ -18,6 +18,7 @@ from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.transport import InMemoryCallTransport
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
 from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
+from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.session.call_session import CallSession, SessionPorts
@@ -76,6 +77,7 @@ def build_scripted_call(
         canned=CannedSpeech(tts),
         sinks=sinks,
         storage_retry=storage_retry(),
+        turn_end=TextTurnEndDetector(),
     )
     session = CallSession(transport, ports, _config(scenario, base or SessionConfig()))
     return ScriptedCall(session, transport, stt, llm, tts, repository)

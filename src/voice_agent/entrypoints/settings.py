@@ -31,11 +31,18 @@ class StackName(StrEnum):
     """Deepgram + Groq + Cartesia (+ LiveKit telephony)."""
 
 
+class EndOfTurnName(StrEnum):
+    TEXT = "text"
+    """Rules on the recognizer's punctuated words (microseconds per decision)."""
+
+
 class EngineSettings(BaseModel):
     """Turn-taking and call-limit knobs (see docs/architecture.md for their meaning)."""
 
     min_endpointing_delay_s: float = Field(0.35, ge=0.0, le=5.0)
     max_endpointing_delay_s: float = Field(2.0, ge=0.1, le=10.0)
+    end_of_turn: EndOfTurnName = EndOfTurnName.TEXT
+    """Who judges whether the caller finished (then the min delay) or not (the max)."""
     min_interruption_words: int = Field(1, ge=1, le=10)
     max_unconfirmed_speech_s: float = Field(2.0, ge=0.2, le=10.0)
     silence_timeout_s: float = Field(8.0, ge=1.0, le=120.0)

@@ -33,6 +33,7 @@ from voice_agent.entrypoints.settings import Settings, StackName, WebPhoneSettin
 from voice_agent.entrypoints.stack import StackChoice, choose_stack
 from voice_agent.entrypoints.stack_health import circuit_probes, worker_probe
 from voice_agent.entrypoints.store import open_call_store
+from voice_agent.entrypoints.turn_end import turn_end_detector
 from voice_agent.entrypoints.web_guard import (
     TOKEN_TTL_S,
     CallTokens,
@@ -191,6 +192,7 @@ async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | No
         from voice_agent.entrypoints.local_stack import LocalModels
 
         models = await asyncio.to_thread(LocalModels.load)
+        models.turn_end = turn_end_detector(settings)
         config = LocalModels.tune(session_config(settings))
         await models.warm(config, SAMPLE_RATE)
         return LoadedStack(

@@ -28,6 +28,7 @@ from voice_agent.application.ports.stt import (
 )
 from voice_agent.application.ports.transport import CallTransport
 from voice_agent.application.ports.tts import TextToSpeech
+from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.ports.vad import VoiceActivityDetector
 from voice_agent.application.resilience.retry import RetryPolicy
 from voice_agent.application.session.caller_turn import CallerTurn, Overlap
@@ -43,6 +44,7 @@ from voice_agent.application.session.inputs import (
     SttFailed,
     SttInput,
     TimerFired,
+    TurnJudged,
     VoiceEndedAt,
     VoiceStartedAt,
 )
@@ -51,6 +53,7 @@ from voice_agent.application.session.recorder import CallRecorder
 from voice_agent.application.session.reply import AgentReply, ModelRequest
 from voice_agent.application.session.timers import Timers
 from voice_agent.application.session.tools import tools_for
+from voice_agent.application.session.turn_judge import TurnJudge
 from voice_agent.domain.call import Call, EndReason
 from voice_agent.domain.events import (
     CallEnded,
@@ -87,6 +90,8 @@ class SessionPorts:
     storage_retry: RetryPolicy | None = None
     """When to write a call's record again after a retryable storage failure (no retry
     when None)."""
+    turn_end: TurnEndDetector | None = None
+    """Judges whether the caller finished; None: the text rules, in place."""
 
 
 @dataclass(slots=True)
@@ -130,6 +135,7 @@ class CallSession:
         self._history = DialogueHistory(config.system_prompt, config.history_token_budget)
         self._timers = Timers(self._inputs)
         self._caller = CallerTurn()
+        self._judge = TurnJudge(ports.turn_end, self._inputs)
         self._overlap: Overlap | None = None
         self._active: ActiveReply | None = None
         self._flags = _Flags()
@@ -219,6 +225,7 @@ class CallSession:
 
     async def _shutdown(self, prepare: asyncio.Task[object] | None) -> None:
         self._timers.cancel_all()
+        await self._judge.close()
         if self._active is not None:
             self._active.task.cancel()
             await asyncio.gather(self._active.task, return_exceptions=True)
@@ -245,6 +252,9 @@ class CallSession:
             case ReplyFinished():
                 if self._active is not None and self._active.reply is item.reply:
                     await self._on_reply_finished(item.error)
+            case TurnJudged():
+                if self._judge.record(item):
+                    self._consider_end_of_turn()
             case TimerFired():
                 if self._timers.is_current(item):
                     await self._on_timer(item.name)
@@ -324,7 +334,10 @@ class CallSession:
             self._timers.cancel("end_of_turn")
             return
         policy = self._config.end_of_turn
-        due = caller.speech_end_at + policy.delay_for(caller.speech.text)
+        finished = self._judge.finished(caller.speech.text)
+        # Until the detector answers, the turn counts as unfinished: a slow or hung detector
+        # costs the long delay, never an answer to half a sentence.
+        due = caller.speech_end_at + policy.delay(finished=bool(finished))
         if caller.speech.interim_pending or not caller.speech.finals:
             # Wait for the final transcript, but not forever: then go with the interim.
             due = max(due, caller.speech_end_at + self._config.final_transcript_grace_s)
@@ -353,6 +366,7 @@ class CallSession:
         stt_ms = None if last_final is None else max(0.0, last_final - caller.speech_end_at) * 1000
         speech_end_at = caller.speech_end_at
         self._caller = CallerTurn()
+        self._judge.reset()
         self._complete_turn(turn)
         self._move_to(S.THINKING)
         request = ModelRequest(self._history.for_model(), self._tools)

@@ -68,6 +68,14 @@ class TimerFired:
     generation: int
 
 
+@dataclass(frozen=True, slots=True)
+class TurnJudged:
+    """The end-of-turn detector's verdict on the caller's `text`."""
+
+    text: str
+    finished: bool
+
+
 Input = (
     VoiceStartedAt
     | VoiceEndedAt
@@ -78,5 +86,6 @@ Input = (
     | Dtmf
     | ReplyAudioStarted
     | ReplyFinished
+    | TurnJudged
     | TimerFired
 )

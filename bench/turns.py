@@ -1,0 +1,169 @@
+"""End-of-turn evaluation: the engine's end-of-turn decision on a labelled set of caller
+turns, as `python -m bench turns [--cases FILE.tsv] [--json] [--part all|dev|held-out]`.
+
+Each line of the cases file is `finished` or `unfinished`, a tab, and the caller's words as
+a recognizer would punctuate them when the caller falls silent; lines starting with `#` are
+comments, and a comment containing "held-out" starts the held-out part (lines the rules
+were not tuned on). The detector is the one the engine would use with the current settings
+(`ENGINE__END_OF_TURN`). It prints the false-wait rate (finished turns judged unfinished:
+the caller waits the long delay), the cut-off rate (unfinished turns judged finished: the
+agent answers half a sentence) and the time per decision, for the whole set and each part;
+with `--json` one object for the chosen part (default: all):
+`{"cases": N, "false_wait": r, "cut_off": r, "decision_ms": {"p50": x, "p95": y}}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import percentile
+
+DEFAULT_CASES = Path(__file__).parent / "data" / "turns.tsv"
+LABELS = {"finished": True, "unfinished": False}
+PARTS = ("all", "dev", "held-out")
+
+
+class CasesError(ValueError):
+    """The cases file cannot be used (the message names the line and the reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    line: int
+    finished: bool
+    text: str
+    held_out: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    case: Case
+    judged_finished: bool
+    decision_ms: float
+
+
+def parse_cases(source: str, name: str = "cases") -> list[Case]:
+    cases: list[Case] = []
+    held_out = False
+    for number, raw in enumerate(source.splitlines(), start=1):
+        line = raw.rstrip("\r")
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("#"):
+            held_out = held_out or "held-out" in line.lower()
+            continue
+        label, tab, text = line.partition("\t")
+        where = f"{name}:{number}"
+        if not tab:
+            raise CasesError(f"{where}: expected `finished` or `unfinished`, a tab, the text")
+        if label not in LABELS:
+            raise CasesError(
+                f"{where}: unknown label {label!r} (expected `finished` or `unfinished`)"
+            )
+        if not text.strip():
+            raise CasesError(f"{where}: the caller's words are missing after the tab")
+        if "\t" in text:
+            raise CasesError(f"{where}: more than one tab (the text may not contain tabs)")
+        cases.append(Case(number, LABELS[label], text.strip(), held_out))
+    if not cases:
+        raise CasesError(f"{name}: no cases (every line is empty or a comment)")
+    return cases
+
+
+async def evaluate(cases: list[Case], detector: Any) -> list[Outcome]:
+    outcomes = []
+    for case in cases:
+        started = time.perf_counter()
+        verdict = await detector.assess(case.text, None)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        outcomes.append(Outcome(case, verdict.finished, elapsed_ms))
+    return outcomes
+
+
+def summary(outcomes: list[Outcome]) -> dict[str, Any]:
+    finished = [o for o in outcomes if o.case.finished]
+    unfinished = [o for o in outcomes if not o.case.finished]
+    times = [o.decision_ms for o in outcomes]
+    return {
+        "cases": len(outcomes),
+        "false_wait": _rate(sum(not o.judged_finished for o in finished), len(finished)),
+        "cut_off": _rate(sum(o.judged_finished for o in unfinished), len(unfinished)),
+        "decision_ms": {
+            "p50": round(percentile(times, 50), 4),
+            "p95": round(percentile(times, 95), 4),
+        },
+    }
+
+
+def _rate(count: int, total: int) -> float:
+    return round(count / total, 4) if total else 0.0
+
+
+def select(outcomes: list[Outcome], part: str) -> list[Outcome]:
+    if part == "dev":
+        return [o for o in outcomes if not o.case.held_out]
+    if part == "held-out":
+        return [o for o in outcomes if o.case.held_out]
+    return outcomes
+
+
+def report(outcomes: list[Outcome], detector_name: str) -> None:
+    print(f"detector: {detector_name}")
+    for part in PARTS:
+        chosen = select(outcomes, part)
+        if not chosen:
+            continue
+        figures = summary(chosen)
+        n_fin = sum(o.case.finished for o in chosen)
+        print(
+            f"{part:>9}: {figures['cases']:3d} cases ({n_fin} finished)  "
+            f"false waits {figures['false_wait']:6.1%}  cut-offs {figures['cut_off']:6.1%}  "
+            f"decision p50 {figures['decision_ms']['p50']:.4f} ms  "
+            f"p95 {figures['decision_ms']['p95']:.4f} ms"
+        )
+    for outcome in outcomes:
+        if outcome.judged_finished != outcome.case.finished:
+            kind = "false wait" if outcome.case.finished else "cut-off"
+            part = "held-out" if outcome.case.held_out else "dev"
+            print(f"  {kind:10} line {outcome.case.line:3d} ({part}): {outcome.case.text}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench turns", description=__doc__)
+    parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--part", choices=PARTS, default="all", help="part for --json")
+    args = parser.parse_args(argv if argv is not None else [])
+    try:
+        source = args.cases.read_text(encoding="utf-8")
+        cases = parse_cases(source, str(args.cases))
+    except (OSError, UnicodeDecodeError, CasesError) as error:
+        print(f"cannot use the cases file: {error}", file=sys.stderr)
+        return 2
+
+    from voice_agent.entrypoints.settings import Settings
+    from voice_agent.entrypoints.turn_end import turn_end_detector
+
+    settings = Settings()
+    detector = turn_end_detector(settings)
+    outcomes = asyncio.run(evaluate(cases, detector))
+    if args.json:
+        chosen = select(outcomes, args.part)
+        if not chosen:
+            print(f"cannot use the cases file: no {args.part} cases", file=sys.stderr)
+            return 2
+        print(json.dumps(summary(chosen)))
+    else:
+        report(outcomes, settings.engine.end_of_turn.value)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""End-of-turn detectors (implementations of the `TurnEndDetector` port)."""
