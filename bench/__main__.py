@@ -15,6 +15,7 @@ BENCHES = {
     "health": "bench.health",
     "local": "bench.local_stack",
     "llama": "bench.llama_threads",
+    "local-threads": "bench.local_threads",
     "turns": "bench.turns",
 }
 
