@@ -31,16 +31,16 @@ class ScriptedModel:
     [
         # A sentence closed by the recognizer stands unless the voice clearly goes on.
         ("Who am I talking to?", 0.3, True),
-        ("Who am I talking to?", 0.02, False),
+        ("Who am I talking to?", 0.01, False),
         # Without closing punctuation the voice decides.
         ("who am I talking to", 0.7, True),
-        ("who am I talking to", 0.3, False),
+        ("who am I talking to", 0.05, False),
     ],
 )
 async def test_punctuation_stands_unless_the_voice_is_sure_else_the_voice_decides(
     text: str, probability: float, finished: bool
 ) -> None:
-    detector = CombinedTurnEndDetector(ScriptedModel(probability), overrule_below=0.05)
+    detector = CombinedTurnEndDetector(ScriptedModel(probability))
     verdict = await detector.assess(text, VOICE)
     assert (verdict.finished, verdict.detector) == (finished, "combined")
     assert verdict.confidence == probability
