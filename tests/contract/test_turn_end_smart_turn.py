@@ -6,6 +6,7 @@ import json
 import time
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from bench.turns import main as bench_turns
@@ -13,8 +14,10 @@ from bench.turns import main as bench_turns
 from tests.contract.local_models import spoken
 from voice_agent.adapters.audio.signal import resample
 from voice_agent.adapters.local.smart_turn import SmartTurnDetector
+from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.adapters.turn_end.combined import CombinedTurnEndDetector
 from voice_agent.domain.audio import AudioChunk, InvalidAudio
+from voice_agent.entrypoints.local_stack import LocalModels
 from voice_agent.entrypoints.settings import EndOfTurnName, Settings
 from voice_agent.entrypoints.turn_end import turn_end_detector
 
@@ -101,3 +104,18 @@ def test_the_bench_voices_each_case_for_the_model(
     assert figures["cases"] == 2
     assert figures["cut_off"] == 0.0
     assert figures["decision_ms"]["p50"] > 1.0
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_the_local_stack_reports_smart_turns_worker_for_health(wrap: bool) -> None:
+    model = _smart_turn()
+    stage = SimpleNamespace(worker=ModelWorker("stage"))
+    models = LocalModels(
+        stage,  # type: ignore[arg-type]
+        stage,  # type: ignore[arg-type]
+        stage,  # type: ignore[arg-type]
+        SimpleNamespace(),  # type: ignore[arg-type]
+        SimpleNamespace(),  # type: ignore[arg-type]
+        turn_end=CombinedTurnEndDetector(model) if wrap else model,
+    )
+    assert models.workers()["turn_end"] is model.worker

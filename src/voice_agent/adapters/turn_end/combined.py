@@ -31,6 +31,11 @@ class CombinedTurnEndDetector:
         self._threshold = threshold
 
     @property
+    def model(self) -> TurnEndDetector:
+        """The audio detector it consults."""
+        return self._model
+
+    @property
     def needs_audio(self) -> bool:
         return True
 
