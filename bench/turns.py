@@ -1,12 +1,17 @@
 """End-of-turn evaluation: the engine's end-of-turn decision on a labelled set of caller
-turns, as `python -m bench turns [--cases FILE.tsv] [--json] [--part all|dev|held-out]`.
+turns, as `python -m bench turns [--cases FILE.tsv] [--json] [--part all|dev|held-out]
+[--detector text|model|combined]`.
 
 Each line of the cases file is `finished` or `unfinished`, a tab, and the caller's words as
 a recognizer would punctuate them when the caller falls silent; lines starting with `#` are
 comments, and a comment containing "held-out" starts the held-out part (lines the rules
 were not tuned on). The detector is the one the engine would use with the current settings
-(`ENGINE__END_OF_TURN`). It prints the false-wait rate (finished turns judged unfinished:
-the caller waits the long delay), the cut-off rate (unfinished turns judged finished: the
+(`ENGINE__END_OF_TURN`) unless `--detector` names another. Detectors that need audio hear
+each case's words voiced by Piper through a phone band (8 kHz and back to 16 kHz), as the
+engine keeps them when the voice detector reports the end of the voice: the speech, then
+its 0.3 s of silence (`SileroSettings.min_silence_s`); only the detector's own time counts
+as decision time. It prints the false-wait rate (finished turns judged unfinished: the
+caller waits the long delay), the cut-off rate (unfinished turns judged finished: the
 agent answers half a sentence) and the time per decision, for the whole set and each part;
 with `--json` one object for the chosen part (default: all):
 `{"cases": N, "false_wait": r, "cut_off": r, "decision_ms": {"p50": x, "p95": y}}`.
@@ -19,15 +24,19 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.common import percentile
+from voice_agent.entrypoints.settings import EndOfTurnName, Settings
 
 DEFAULT_CASES = Path(__file__).parent / "data" / "turns.tsv"
 LABELS = {"finished": True, "unfinished": False}
 PARTS = ("all", "dev", "held-out")
+VAD_SILENCE_S = 0.3
+"""The silence after which the local voice detector reports that the caller stopped."""
 
 
 class CasesError(ValueError):
@@ -79,12 +88,29 @@ def parse_cases(source: str, name: str = "cases") -> list[Case]:
 
 async def evaluate(cases: list[Case], detector: Any) -> list[Outcome]:
     outcomes = []
+    voice = _phone_voice() if detector.needs_audio else None
     for case in cases:
+        audio = voice(case.text) if voice is not None else None
         started = time.perf_counter()
-        verdict = await detector.assess(case.text, None)
+        verdict = await detector.assess(case.text, audio)
         elapsed_ms = (time.perf_counter() - started) * 1000
         outcomes.append(Outcome(case, verdict.finished, elapsed_ms))
     return outcomes
+
+
+def _phone_voice() -> Callable[[str], Any]:
+    """Renders text as a caller on the phone would sound: Piper, band-limited to 8 kHz."""
+    from voice_agent.adapters.audio.signal import resample, trim_silence
+    from voice_agent.adapters.local.piper import PiperTextToSpeech
+    from voice_agent.domain.audio import AudioChunk
+
+    piper = PiperTextToSpeech.load()
+
+    def voice(text: str) -> Any:
+        phone = resample(piper.render_blocking(text), 8000)
+        return trim_silence(resample(phone, 16000)) + AudioChunk.silence(VAD_SILENCE_S, 16000)
+
+    return voice
 
 
 def summary(outcomes: list[Outcome]) -> dict[str, Any]:
@@ -140,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--part", choices=PARTS, default="all", help="part for --json")
+    parser.add_argument(
+        "--detector",
+        choices=[name.value for name in EndOfTurnName],
+        help="end-of-turn detector (default: the one ENGINE__END_OF_TURN selects)",
+    )
     args = parser.parse_args(argv if argv is not None else [])
     try:
         source = args.cases.read_text(encoding="utf-8")
@@ -148,10 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot use the cases file: {error}", file=sys.stderr)
         return 2
 
-    from voice_agent.entrypoints.settings import Settings
     from voice_agent.entrypoints.turn_end import turn_end_detector
 
     settings = Settings()
+    if args.detector is not None:
+        settings.engine.end_of_turn = EndOfTurnName(args.detector)
     detector = turn_end_detector(settings)
     outcomes = asyncio.run(evaluate(cases, detector))
     if args.json:

@@ -75,3 +75,13 @@ def test_an_empty_part_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     cases.write_text("finished\tYes.\n", encoding="utf-8")
     assert main(["--cases", str(cases), "--json", "--part", "held-out"]) == 2
     assert "no held-out cases" in capsys.readouterr().err
+
+
+def test_the_detector_option_overrides_the_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGINE__END_OF_TURN", "model")
+    cases = tmp_path / "cases.tsv"
+    cases.write_text("finished\tYes.\nunfinished\tMy email is anna dot\n", encoding="utf-8")
+    assert main(["--cases", str(cases), "--detector", "text"]) == 0
+    assert capsys.readouterr().out.startswith("detector: text\n")

@@ -75,3 +75,26 @@ async def test_without_a_detector_the_text_rules_answer_at_once() -> None:
     judge = TurnJudge(None, asyncio.Queue())
     assert judge.finished("Where are you calling from?") is True
     assert judge.finished("We'll be there at around") is False
+
+
+class HearsAudio:
+    """Finished when it hears audio; remembers what it heard."""
+
+    needs_audio = True
+
+    def __init__(self) -> None:
+        self.heard: list[AudioChunk | None] = []
+
+    async def assess(self, text: str, audio: AudioChunk | None) -> TurnEndVerdict:
+        self.heard.append(audio)
+        return TurnEndVerdict(audio is not None, 0.5, "stub")
+
+
+async def test_an_audio_detector_hears_the_callers_recent_audio() -> None:
+    inputs: asyncio.Queue[Input] = asyncio.Queue()
+    detector = HearsAudio()
+    voice = AudioChunk.silence(1.0, 16000)
+    judge = TurnJudge(detector, inputs, audio=lambda: voice)
+    judge.finished("who am I talking to")
+    assert await next_verdict(inputs) == TurnJudged("who am I talking to", True)
+    assert detector.heard == [voice]

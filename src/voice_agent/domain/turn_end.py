@@ -81,6 +81,11 @@ def looks_unfinished(text: str) -> bool:
     return _words_continue(said, lowered)
 
 
+def ends_sentence(text: str) -> bool:
+    """True when the recognizer closed the text with a sentence-final `.`, `?` or `!`."""
+    return bool(_SENTENCE_END.search(text.strip()))
+
+
 def _words_continue(said: list[str], lowered: str) -> bool:
     last = said[-1]
     if _is_spelling(last):

@@ -14,8 +14,10 @@ from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.local.llama import LlamaCppLanguageModel
 from voice_agent.adapters.local.piper import PiperTextToSpeech
 from voice_agent.adapters.local.silero import SileroVoiceActivityDetector
+from voice_agent.adapters.local.smart_turn import SmartTurnDetector
 from voice_agent.adapters.local.whisper import WhisperSpeechToText
 from voice_agent.adapters.local.worker import ModelWorker
+from voice_agent.adapters.turn_end.combined import CombinedTurnEndDetector
 from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
@@ -81,8 +83,15 @@ class LocalModels:
             await self.canned.prepare(line, sample_rate)
 
     def workers(self) -> dict[str, ModelWorker]:
-        """Each stage's model thread (Silero runs inline, on the event loop)."""
-        return {"stt": self.stt.worker, "llm": self.llm.worker, "tts": self.tts.worker}
+        """Each stage's model thread (Silero runs inline, on the event loop), and Smart
+        Turn's when the end-of-turn detector uses it."""
+        workers = {"stt": self.stt.worker, "llm": self.llm.worker, "tts": self.tts.worker}
+        detector = self.turn_end
+        if isinstance(detector, CombinedTurnEndDetector):
+            detector = detector.model
+        if isinstance(detector, SmartTurnDetector):
+            workers["turn_end"] = detector.worker
+        return workers
 
     def ports_factory(
         self, repository: CallRepository, sinks: Sequence[EventSink] = ()

@@ -34,6 +34,10 @@ class StackName(StrEnum):
 class EndOfTurnName(StrEnum):
     TEXT = "text"
     """Rules on the recognizer's punctuated words (microseconds per decision)."""
+    MODEL = "model"
+    """Smart Turn v3.2 on the caller's last 8 s of audio (about 45 ms per decision)."""
+    COMBINED = "combined"
+    """The text rules where the words are clear, the audio model where they are not."""
 
 
 class EngineSettings(BaseModel):

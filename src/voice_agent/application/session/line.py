@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 
 from voice_agent.application.ports.clock import Clock
 from voice_agent.application.ports.stt import SpeechToText, SpeechToTextSession
@@ -20,8 +21,11 @@ from voice_agent.application.session.inputs import (
     VoiceEndedAt,
     VoiceStartedAt,
 )
+from voice_agent.domain.audio import BYTES_PER_SAMPLE, AudioChunk
 
 log = logging.getLogger(__name__)
+KEPT_AUDIO_S = 8.0
+"""The caller audio kept for an audio end-of-turn detector (Smart Turn hears the last 8 s)."""
 
 
 class CallerLine:
@@ -42,6 +46,21 @@ class CallerLine:
         self._tasks: list[asyncio.Task[None]] = []
         self._stt_task: asyncio.Task[None] | None = None
         self.voice_active = False
+        self._recent: deque[AudioChunk] = deque()
+        self._recent_bytes = 0
+
+    def recent_audio(self) -> AudioChunk | None:
+        """The caller's last 8 s or more, up to the latest frame; None before any audio."""
+        if not self._recent:
+            return None
+        return AudioChunk(b"".join(c.pcm for c in self._recent), self._recent[0].sample_rate)
+
+    def _keep(self, frame: AudioChunk) -> None:
+        self._recent.append(frame)
+        self._recent_bytes += len(frame.pcm)
+        limit = int(KEPT_AUDIO_S * frame.sample_rate) * BYTES_PER_SAMPLE
+        while self._recent_bytes - len(self._recent[0].pcm) >= limit:
+            self._recent_bytes -= len(self._recent.popleft().pcm)
 
     async def start(self) -> None:
         """Open the recognizer, then start listening. Raises if the recognizer fails."""
@@ -76,6 +95,7 @@ class CallerLine:
     async def _pump_audio(self) -> None:
         async for frame in self._transport.audio_frames():
             now = self._clock.now()
+            self._keep(frame)
             for event in self._vad.push(frame):
                 if isinstance(event, VoiceStarted):
                     self.voice_active = True

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.session.inputs import Input, TurnJudged
+from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.turn_end import looks_unfinished
 
 log = logging.getLogger(__name__)
@@ -21,8 +23,16 @@ class TurnJudge:
     the text rules for that verdict, and the failure is logged once per call.
     """
 
-    def __init__(self, detector: TurnEndDetector | None, inputs: asyncio.Queue[Input]) -> None:
+    def __init__(
+        self,
+        detector: TurnEndDetector | None,
+        inputs: asyncio.Queue[Input],
+        audio: Callable[[], AudioChunk | None] | None = None,
+    ) -> None:
+        """`audio`: the caller's last seconds when asked (`CallerLine.recent_audio`), for a
+        detector that `needs_audio`; without it such a detector is asked with None."""
         self._detector = detector
+        self._audio = audio
         self._inputs = inputs
         self._verdict: tuple[str, bool] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -39,7 +49,10 @@ class TurnJudge:
         if self._asked != text:
             self._cancel()
             self._asked = text
-            self._task = asyncio.create_task(self._ask(self._detector, text), name="turn-end")
+            audio = self._audio() if self._audio and self._detector.needs_audio else None
+            self._task = asyncio.create_task(
+                self._ask(self._detector, text, audio), name="turn-end"
+            )
         return None
 
     def record(self, judged: TurnJudged) -> bool:
@@ -68,9 +81,9 @@ class TurnJudge:
         self._task = None
         self._asked = None
 
-    async def _ask(self, detector: TurnEndDetector, text: str) -> None:
+    async def _ask(self, detector: TurnEndDetector, text: str, audio: AudioChunk | None) -> None:
         try:
-            finished = (await detector.assess(text, None)).finished
+            finished = (await detector.assess(text, audio)).finished
         except Exception:
             if not self._failure_logged:
                 self._failure_logged = True
