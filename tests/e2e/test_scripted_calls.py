@@ -461,10 +461,17 @@ def test_preemptive_generation_hides_the_models_first_token_time(run_call: RunCa
     assert on.e2e_ms == pytest.approx(expected, abs=30)
 
 
-def test_a_preemptive_reply_to_half_a_sentence_is_dropped_unsaid(run_call: RunCall) -> None:
+@pytest.mark.parametrize(
+    ("llm_ttft", "cancelled"),
+    [(0.3, 0), (1.5, 1)],
+    ids=["answer-buffered-in-full", "stream-cancelled-mid-way"],
+)
+def test_a_preemptive_reply_to_half_a_sentence_is_dropped_unsaid(
+    run_call: RunCall, llm_ttft: float, cancelled: int
+) -> None:
     run = run_call(
         {
-            "latency": {"stt_final": 0.05, "llm_ttft": 0.3, "tts_ttfb": 0.1},
+            "latency": {"stt_final": 0.05, "llm_ttft": llm_ttft, "tts_ttfb": 0.1},
             "caller": [
                 {"say": "My phone number is"},
                 {"say": "five five five, one two three four", "after_silence": 0.9},
@@ -479,6 +486,7 @@ def test_a_preemptive_reply_to_half_a_sentence_is_dropped_unsaid(run_call: RunCa
     # The model was asked twice: on the half sentence (cancelled), then on the whole.
     llm = run.scripted.llm
     assert [r[-1].content for r in llm.requests] == ["My phone number is", whole]
+    assert llm.cancelled == cancelled
     # Nothing of the dropped answer was played, stored or put in the history.
     assert run.stored is not None
     assert all("what is your number" not in t.text for t in run.stored.turns)
