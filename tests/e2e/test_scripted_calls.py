@@ -519,3 +519,26 @@ def test_barge_in_still_works_with_a_preemptive_reply(run_call: RunCall) -> None
     assert second_request[-1].content == "Seven is perfect, book it"
     assert len(run.scripted.llm.requests) == 2
     assert len(run.events_of(CallerInterrupted)) == 1
+
+
+def test_voice_during_the_end_of_turn_delay_restarts_the_preemptive_reply(
+    run_call: RunCall,
+) -> None:
+    run = run_call(
+        {
+            "latency": {"stt_final": 0.05, "llm_ttft": 0.3, "tts_ttfb": 0.1},
+            "caller": [
+                {"say": "What are your opening hours?"},
+                {"cough": 0.2, "after_silence": 0.24},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": "Never heard."}, {"reply": "We open at nine."}],
+        }
+    )
+    question = "What are your opening hours?"
+    llm = run.scripted.llm
+    # The cough stopped the first stream; the same words were asked again after it.
+    assert [r[-1].content for r in llm.requests] == [question, question]
+    assert llm.cancelled == 1
+    assert [t.text for t in run.caller_turns] == [question]
+    assert [t.text for t in run.agent_turns[1:]] == ["We open at nine."]
