@@ -66,8 +66,11 @@ def test_a_three_turn_call_answers_every_turn_and_is_stored(run_call: RunCall) -
         assert latency.tts_ttfb_ms is not None
         assert latency.llm_ttft_ms == pytest.approx(300, abs=1)
         assert latency.tts_ttfb_ms == pytest.approx(100, abs=1)
-        # Voice to voice is the stages plus the first phrase's tokens, nothing hidden.
-        stages = latency.eou_ms + latency.llm_ttft_ms + latency.tts_ttfb_ms
+        assert latency.stt_ms is not None
+        # Voice to voice is the stages plus the first phrase's tokens, nothing hidden; the
+        # model starts on the final transcript, while the end-of-turn delay still runs.
+        first_text_ms = max(latency.eou_ms, latency.stt_ms + latency.llm_ttft_ms)
+        stages = first_text_ms + latency.tts_ttfb_ms
         assert stages <= latency.e2e_ms <= stages + 150
 
 
@@ -344,7 +347,8 @@ def test_an_unfinished_sentence_waits_for_the_rest(run_call: RunCall) -> None:
                 {"hang_up": True},
             ],
             "agent": [{"reply": "Thanks, I have it."}],
-        }
+        },
+        base=SessionConfig(preemptive_generation=False),
     )
     assert [t.text for t in run.caller_turns] == [
         "My phone number is five five five, one two three four"
@@ -429,3 +433,112 @@ def test_the_conversation_state_only_moves_along_legal_paths(run_call: RunCall) 
     assert history[0] is ConversationState.LISTENING
     assert history[-1] is ConversationState.ENDED
     assert ConversationState.THINKING in history
+
+
+# -- preemptive generation: the model starts while the end-of-turn delay runs -------------
+PREEMPTIVE_CALL = {
+    # The final transcript is in 50 ms after speech ends, the model's first token 300 ms
+    # later: both together take as long as the 350 ms end-of-turn delay.
+    "latency": {"stt_final": 0.05, "llm_ttft": 0.3, "tts_ttfb": 0.1},
+    "caller": [{"say": "What are your opening hours?"}, {"hang_up": True}],
+    "agent": [{"reply": "We open at nine."}],
+}
+
+
+def test_preemptive_generation_hides_the_models_first_token_time(run_call: RunCall) -> None:
+    on = run_call(PREEMPTIVE_CALL).agent_turns[1].latency
+    off = run_call(PREEMPTIVE_CALL, base=SessionConfig(preemptive_generation=False))
+    off_latency = off.agent_turns[1].latency
+    assert on.e2e_ms is not None
+    assert off_latency.e2e_ms is not None
+    assert on.eou_ms == pytest.approx(350, abs=25)
+    assert on.llm_ttft_ms == pytest.approx(300, abs=1)
+    # Off: end-of-turn delay + first token + first phrase + synthesis, one after the other.
+    # On: max(end-of-turn delay, STT + first token) + first phrase + synthesis.
+    assert off_latency.e2e_ms - on.e2e_ms == pytest.approx(300, abs=30)
+    first_phrase_ms = 4 / 60 * 1000  # "We open at nine." at 60 tokens per second
+    expected = max(350, 50 + 300) + first_phrase_ms + 100
+    assert on.e2e_ms == pytest.approx(expected, abs=30)
+
+
+@pytest.mark.parametrize(
+    ("llm_ttft", "cancelled"),
+    [(0.3, 0), (1.5, 1)],
+    ids=["answer-buffered-in-full", "stream-cancelled-mid-way"],
+)
+def test_a_preemptive_reply_to_half_a_sentence_is_dropped_unsaid(
+    run_call: RunCall, llm_ttft: float, cancelled: int
+) -> None:
+    run = run_call(
+        {
+            "latency": {"stt_final": 0.05, "llm_ttft": llm_ttft, "tts_ttfb": 0.1},
+            "caller": [
+                {"say": "My phone number is"},
+                {"say": "five five five, one two three four", "after_silence": 0.9},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": "Sorry, what is your number?"}, {"reply": "Thanks, I have it."}],
+        }
+    )
+    whole = "My phone number is five five five, one two three four"
+    assert [t.text for t in run.caller_turns] == [whole]
+    assert [t.text for t in run.agent_turns[1:]] == ["Thanks, I have it."]
+    # The model was asked twice: on the half sentence (cancelled), then on the whole.
+    llm = run.scripted.llm
+    assert [r[-1].content for r in llm.requests] == ["My phone number is", whole]
+    assert llm.cancelled == cancelled
+    # Nothing of the dropped answer was played, stored or put in the history.
+    assert run.stored is not None
+    assert all("what is your number" not in t.text for t in run.stored.turns)
+    assert all("what is your number" not in m.content for m in llm.requests[1])
+    assert len(run.scripted.transport.record.segments) == 2  # the greeting, the answer
+
+
+def test_barge_in_still_works_with_a_preemptive_reply(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "latency": {"stt_final": 0.05, "llm_ttft": 0.3, "tts_chars_per_second": 15},
+            "caller": [
+                {"say": "Do you have a table tonight?"},
+                {"say": "Seven is perfect, book it", "into_reply": 2.0},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": LONG_REPLY}, {"reply": "Booked for seven."}],
+        }
+    )
+    cut = run.agent_turns[1]
+    assert cut.interrupted
+    assert cut.heard_text
+    assert LONG_REPLY.startswith(cut.heard_text.rstrip(".,"))
+    # The first answer came before the model's first token would have without preemption.
+    assert cut.latency.e2e_ms is not None
+    assert cut.latency.e2e_ms < 350 + 300
+    assert run.agent_turns[2].text == "Booked for seven."
+    second_request = run.scripted.llm.requests[1]
+    assert second_request[-2].content == cut.heard_text
+    assert second_request[-1].content == "Seven is perfect, book it"
+    assert len(run.scripted.llm.requests) == 2
+    assert len(run.events_of(CallerInterrupted)) == 1
+
+
+def test_voice_during_the_end_of_turn_delay_restarts_the_preemptive_reply(
+    run_call: RunCall,
+) -> None:
+    run = run_call(
+        {
+            "latency": {"stt_final": 0.05, "llm_ttft": 0.3, "tts_ttfb": 0.1},
+            "caller": [
+                {"say": "What are your opening hours?"},
+                {"cough": 0.2, "after_silence": 0.24},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": "Never heard."}, {"reply": "We open at nine."}],
+        }
+    )
+    question = "What are your opening hours?"
+    llm = run.scripted.llm
+    # The cough stopped the first stream; the same words were asked again after it.
+    assert [r[-1].content for r in llm.requests] == [question, question]
+    assert llm.cancelled == 1
+    assert [t.text for t in run.caller_turns] == [question]
+    assert [t.text for t in run.agent_turns[1:]] == ["We open at nine."]

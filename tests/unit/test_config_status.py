@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from voice_agent.entrypoints.container import session_config
 from voice_agent.entrypoints.settings import DEFAULT_PERSONA, Settings
 from voice_agent.entrypoints.stack import choose_stack
 from voice_agent.entrypoints.web import config_status
@@ -51,3 +52,12 @@ def test_config_status_hides_the_transfer_number_persona_path_and_url_passwords(
     assert "user=agent&password=***" in status
     assert "***99" in status
     assert "persona.txt" in status
+
+
+def test_preemptive_generation_is_on_unless_the_setting_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ENGINE__PREEMPTIVE_GENERATION", raising=False)
+    assert session_config(Settings(_env_file=None)).preemptive_generation is True
+    monkeypatch.setenv("ENGINE__PREEMPTIVE_GENERATION", "false")
+    assert session_config(Settings(_env_file=None)).preemptive_generation is False

@@ -37,6 +37,7 @@ def session_config(settings: Settings) -> SessionConfig:
         history_token_budget=engine.history_token_budget,
         transfer_destination=engine.transfer_destination,
         max_stored_events=engine.max_stored_events,
+        preemptive_generation=engine.preemptive_generation,
     )
 
 

@@ -47,6 +47,9 @@ class EngineSettings(BaseModel):
     max_endpointing_delay_s: float = Field(2.0, ge=0.1, le=10.0)
     end_of_turn: EndOfTurnName = EndOfTurnName.TEXT
     """Who judges whether the caller finished (then the min delay) or not (the max)."""
+    preemptive_generation: bool = True
+    """Start the model on the final transcript while the end-of-turn delay runs (the reply
+    is spoken only once the turn is taken, and dropped unsaid if the caller goes on)."""
     min_interruption_words: int = Field(1, ge=1, le=10)
     max_unconfirmed_speech_s: float = Field(2.0, ge=0.2, le=10.0)
     silence_timeout_s: float = Field(8.0, ge=1.0, le=120.0)

@@ -110,6 +110,18 @@ class ActiveReply:
 
 
 @dataclass(slots=True)
+class _Preemption:
+    """A reply whose model already runs while the end-of-turn delay does (preemptive
+    generation); it is spoken only if the turn is taken with exactly this request."""
+
+    text: str
+    continues: Turn | None
+    request: ModelRequest
+    reply: AgentReply
+    task: asyncio.Task[None]
+
+
+@dataclass(slots=True)
 class _Flags:
     silence_prompts: int = 0
     stt_reopens: int = 0
@@ -138,6 +150,9 @@ class CallSession:
         self._judge = TurnJudge(ports.turn_end, self._inputs)
         self._overlap: Overlap | None = None
         self._active: ActiveReply | None = None
+        self._preemption: _Preemption | None = None
+        self._dropped: set[asyncio.Task[None]] = set()
+        """Cancelled preemptive model streams, awaited at shutdown."""
         self._flags = _Flags()
         self._tools = tools_for(config.transfer_destination)
         self.call = Call(caller_number=transport.caller_number, started_at=self._clock.wall())
@@ -226,6 +241,8 @@ class CallSession:
     async def _shutdown(self, prepare: asyncio.Task[object] | None) -> None:
         self._timers.cancel_all()
         await self._judge.close()
+        self._drop_preemption()
+        await asyncio.gather(*self._dropped, return_exceptions=True)
         if self._active is not None:
             self._active.task.cancel()
             await asyncio.gather(self._active.task, return_exceptions=True)
@@ -271,6 +288,7 @@ class CallSession:
     def _on_voice_started(self, item: VoiceStartedAt) -> None:
         self._timers.cancel("silence")
         self._timers.cancel("end_of_turn")
+        self._drop_preemption()  # the caller goes on: the answer would be to half a turn
         if self._active is not None and self.state in (S.THINKING, S.SPEAKING):
             if self._overlap is None:
                 self._overlap = Overlap(started_at=item.at, started_wall=self._clock.wall())
@@ -283,6 +301,7 @@ class CallSession:
         if self._caller.started_at is None:
             self._caller.started_at = self._clock.wall()
         self._caller.speech_end_at = None
+        self._caller.speech.ends_on_pause = False
 
     def _on_voice_ended(self, item: VoiceEndedAt) -> None:
         if self._overlap is not None:
@@ -303,7 +322,7 @@ class CallSession:
         if isinstance(event, InterimTranscript):
             speech.add_interim(event.text)
         elif isinstance(event, FinalTranscript):
-            speech.add_final(event.text, at)
+            speech.add_final(event.text, at, speech_final=event.speech_final)
             if (
                 event.speech_final
                 and self._caller.speech_end_at is None
@@ -325,6 +344,7 @@ class CallSession:
     def _consider_end_of_turn(self) -> None:
         """(Re)schedule taking the caller's turn, or do nothing if it is not time yet."""
         caller = self._caller
+        self._consider_preemption()
         if (
             self.state is not S.LISTENING
             or self._line.voice_active
@@ -342,6 +362,60 @@ class CallSession:
             # Wait for the final transcript, but not forever: then go with the interim.
             due = max(due, caller.speech_end_at + self._config.final_transcript_grace_s)
         self._timers.schedule_at("end_of_turn", due, self._clock.now())
+
+    def _consider_preemption(self) -> None:
+        """Keep a preemptive reply running only on the caller's final words after a pause:
+        the recognizer's final marked as ending the speech, or voice no longer heard."""
+        caller = self._caller
+        speech = caller.speech
+        if (
+            self._config.preemptive_generation
+            and self.state is S.LISTENING
+            and caller.has_words
+            and speech.finals
+            and not speech.interim_pending
+            and (speech.ends_on_pause or not self._line.voice_active)
+        ):
+            self._preempt(caller)
+        else:
+            self._drop_preemption()
+
+    def _preempt(self, caller: CallerTurn) -> None:
+        """Start the model on the final transcript while the end-of-turn delay runs (once
+        per text: a new verdict or timer for the same words keeps the running stream)."""
+        text = caller.speech.text
+        current = self._preemption
+        if current is not None:
+            if current.text == text and current.continues is caller.continues:
+                return
+            self._drop_preemption()
+        # The request `_take_turn` would make, without touching the stored history yet.
+        history = copy.deepcopy(self._history)
+        if caller.continues is not None:
+            history.extend_last_user(text)
+        else:
+            history.add_user(text)
+        request = ModelRequest(history.for_model(), self._tools)
+        reply = self._new_reply(request)
+        self._preemption = _Preemption(text, caller.continues, request, reply, reply.start_text())
+
+    def _drop_preemption(self) -> None:
+        """Cancel the preemptive model stream, if any: nothing of it is spoken or stored."""
+        preemption, self._preemption = self._preemption, None
+        if preemption is None:
+            return
+        preemption.task.cancel()
+        self._dropped.add(preemption.task)
+        preemption.task.add_done_callback(self._dropped.discard)
+
+    def _take_preemption(self, request: ModelRequest) -> AgentReply | None:
+        """The preemptive reply if it was asked exactly `request`; otherwise it is dropped."""
+        preemption = self._preemption
+        if preemption is not None and preemption.request == request:
+            self._preemption = None
+            return preemption.reply
+        self._drop_preemption()
+        return None
 
     def _take_turn(self) -> None:
         caller = self._caller
@@ -367,10 +441,11 @@ class CallSession:
         speech_end_at = caller.speech_end_at
         self._caller = CallerTurn()
         self._judge.reset()
+        request = ModelRequest(self._history.for_model(), self._tools)
+        preempted = self._take_preemption(request)
         self._complete_turn(turn)
         self._move_to(S.THINKING)
-        request = ModelRequest(self._history.for_model(), self._tools)
-        active = self._start_reply(request, answers=turn)
+        active = self._start_reply(request, answers=turn, reply=preempted)
         active.speech_end_at = speech_end_at
         active.eou_ms = (now - speech_end_at) * 1000
         active.stt_ms = stt_ms
@@ -379,8 +454,22 @@ class CallSession:
 
     # -- replies ---------------------------------------------------------------------
     def _start_reply(
-        self, source: ModelRequest | Sequence[str], *, answers: Turn | None = None
+        self,
+        source: ModelRequest | Sequence[str],
+        *,
+        answers: Turn | None = None,
+        reply: AgentReply | None = None,
     ) -> ActiveReply:
+        """Speak `reply` (one already started preemptively) or a new one from `source`."""
+        if reply is None:
+            reply = self._new_reply(source)
+        task = asyncio.create_task(self._run_reply(reply), name="agent-reply")
+        self._active = ActiveReply(
+            reply=reply, task=task, started_wall=self._clock.wall(), answers=answers
+        )
+        return self._active
+
+    def _new_reply(self, source: ModelRequest | Sequence[str]) -> AgentReply:
         prompts = self._config.prompts
         reply = AgentReply(
             source,
@@ -394,11 +483,7 @@ class CallSession:
             closing_line=self._closing_line,
             on_first_audio=lambda: self._inputs.put_nowait(ReplyAudioStarted(reply)),
         )
-        task = asyncio.create_task(self._run_reply(reply), name="agent-reply")
-        self._active = ActiveReply(
-            reply=reply, task=task, started_wall=self._clock.wall(), answers=answers
-        )
-        return self._active
+        return reply
 
     async def _run_reply(self, reply: AgentReply) -> None:
         try:
@@ -677,6 +762,8 @@ class CallSession:
         previous = self.state
         if previous is target:
             return
+        if previous is S.LISTENING:
+            self._drop_preemption()  # a preemptive reply is only ever taken while listening
         self._machine.move_to(target)
         self._publish(StateChanged(self.call.id, self._epoch(), previous, target))
 

@@ -18,6 +18,8 @@ class CallerSpeech:
     interim_pending: bool = False
     """An interim result came after the last final: the final text is not in yet."""
     last_final_at: float | None = None
+    ends_on_pause: bool = False
+    """The last piece is a final the recognizer marked as followed by a pause."""
 
     @property
     def text(self) -> str:
@@ -29,8 +31,10 @@ class CallerSpeech:
     def add_interim(self, text: str) -> None:
         self.interim = text
         self.interim_pending = bool(text.strip())
+        self.ends_on_pause = self.ends_on_pause and not self.interim_pending
 
-    def add_final(self, text: str, at: float) -> None:
+    def add_final(self, text: str, at: float, *, speech_final: bool = False) -> None:
+        self.ends_on_pause = speech_final
         self.finals.append(text)
         self.interim = ""
         self.interim_pending = False

@@ -42,3 +42,7 @@ class SessionConfig:
     keys all call long must not grow the database without bound. Later ones are dropped."""
     final_transcript_grace_s: float = 1.0
     """After speech ends, how long to wait for a final transcript before using the interim."""
+    preemptive_generation: bool = True
+    """Ask the model as soon as the caller's final transcript is in, while the end-of-turn
+    delay still runs; the answer is spoken only once the turn is taken, and dropped unsaid if
+    the caller goes on."""

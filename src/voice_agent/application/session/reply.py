@@ -112,16 +112,25 @@ class AgentReply:
         self._on_first_audio = on_first_audio
         self.timings = ReplyTimings()
         self.output = ReplyOutput()
+        self._phrases: asyncio.Queue[str | None] = asyncio.Queue()
+        self._producer: asyncio.Task[None] | None = None
 
     @property
     def uses_model(self) -> bool:
         return isinstance(self._source, ModelRequest)
 
+    def start_text(self) -> asyncio.Task[None]:
+        """Start producing the text (the model) now, before the reply may speak: this is
+        preemptive generation. The phrases wait in a buffer until `run` speaks them, all
+        at once. Cancelling the returned task drops a reply that must never be spoken."""
+        if self._producer is None:
+            self._producer = asyncio.create_task(self._produce(self._phrases), name="reply-text")
+        return self._producer
+
     async def run(self) -> None:
-        phrases: asyncio.Queue[str | None] = asyncio.Queue()
-        producer = asyncio.create_task(self._produce(phrases), name="reply-text")
+        producer = self.start_text()
         try:
-            await self._speak(phrases)
+            await self._speak(self._phrases)
         finally:
             producer.cancel()
             await asyncio.gather(producer, return_exceptions=True)
