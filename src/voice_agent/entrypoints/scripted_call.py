@@ -21,6 +21,7 @@ from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
 from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
+from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.session.call_session import CallSession, SessionPorts
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
@@ -57,8 +58,10 @@ def build_scripted_call(
     sinks: Sequence[EventSink] = (),
     keep_played_audio: bool = True,
     line: type[InMemoryCallTransport] = InMemoryCallTransport,
+    turn_end: TurnEndDetector | None = None,
 ) -> ScriptedCall:
-    """`line`: the phone line's class (tests pass subclasses that inject faults)."""
+    """`line`: the phone line's class (tests pass subclasses that inject faults);
+    `turn_end`: the end-of-turn detector (by default the text rules)."""
     script = scenario.script
     transport = line(
         script, caller_number=scenario.caller_number, keep_played_audio=keep_played_audio
@@ -77,7 +80,7 @@ def build_scripted_call(
         canned=CannedSpeech(tts),
         sinks=sinks,
         storage_retry=storage_retry(),
-        turn_end=TextTurnEndDetector(),
+        turn_end=turn_end or TextTurnEndDetector(),
     )
     session = CallSession(transport, ports, _config(scenario, base or SessionConfig()))
     return ScriptedCall(session, transport, stt, llm, tts, repository)

@@ -147,7 +147,6 @@ class CallSession:
         self._history = DialogueHistory(config.system_prompt, config.history_token_budget)
         self._timers = Timers(self._inputs)
         self._caller = CallerTurn()
-        self._judge = TurnJudge(ports.turn_end, self._inputs)
         self._overlap: Overlap | None = None
         self._active: ActiveReply | None = None
         self._preemption: _Preemption | None = None
@@ -164,6 +163,7 @@ class CallSession:
             max_events=config.max_stored_events,
         )
         self._line = CallerLine(transport, ports.stt, ports.vad, self._clock, self._inputs)
+        self._judge = TurnJudge(ports.turn_end, self._inputs, audio=self._line.recent_audio)
 
     @property
     def state(self) -> ConversationState:
