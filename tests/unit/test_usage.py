@@ -70,3 +70,36 @@ async def test_the_metering_decorators_fill_the_call_ledger() -> None:
     )
     assert event.cost_usd == pytest.approx(0.012)
     assert event.usage == ledger.by_provider()
+
+
+async def test_a_stream_closed_before_its_usage_report_is_still_counted() -> None:
+    """A barge-in or a dropped preemptive reply closes the model's stream before the
+    provider's usage report; the tokens were billed all the same, so they are estimated."""
+    ledger = UsageLedger()
+    llm = MeteredLanguageModel(
+        ScriptedLanguageModel(
+            settings=FakeLlmSettings(ttft_s=0.01),
+            default=ScriptedReply("We open at nine on Saturdays and close at one."),
+        ),
+        "groq",
+        ledger,
+    )
+    question = ChatMessage(MessageRole.USER, "Are you open on Saturday morning?")
+    stream = llm.stream([question])
+    first = await anext(stream)
+    await stream.aclose()  # type: ignore[attr-defined]
+    (usage,) = ledger.by_provider()
+    assert usage.provider == "groq"
+    assert usage.llm_prompt_tokens == -(-len(question.content) // 4)
+    assert usage.llm_completion_tokens >= 1
+    assert first is not None
+
+
+async def test_a_request_that_fails_before_answering_is_not_counted() -> None:
+    ledger = UsageLedger()
+    llm = MeteredLanguageModel(
+        ScriptedLanguageModel([ScriptedReply(fail_after_tokens=0)]), "groq", ledger
+    )
+    with pytest.raises(Exception, match="unavailable"):
+        _ = [e async for e in llm.stream([ChatMessage(MessageRole.USER, "Open?")])]
+    assert ledger.by_provider() == ()

@@ -12,6 +12,7 @@ from voice_agent.application.ports.llm import (
     LanguageModel,
     LlmCapabilities,
     LlmEvent,
+    TextDelta,
     ToolSpec,
     UsageReport,
 )
@@ -43,10 +44,39 @@ class MeteredLanguageModel:
     async def stream(
         self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] = ()
     ) -> AsyncIterator[LlmEvent]:
-        async for event in self._inner.stream(messages, tools):
-            if isinstance(event, UsageReport):
-                self._ledger.add_llm(self._provider, event.prompt_tokens, event.completion_tokens)
-            yield event
+        """Providers report usage at the end of a stream. A stream closed before that (a
+        barge-in, a preemptive reply dropped because the caller went on) was still billed:
+        its usage is estimated at `CHARS_PER_TOKEN` from the prompt and the text produced.
+        A stream that failed or was closed before its first event is not counted: a refused
+        request is not billed, and nothing says whether an abandoned one was."""
+        reported = False
+        answered = False
+        produced = 0
+        try:
+            async for event in self._inner.stream(messages, tools):
+                if isinstance(event, UsageReport):
+                    reported = True
+                    self._ledger.add_llm(
+                        self._provider, event.prompt_tokens, event.completion_tokens
+                    )
+                elif isinstance(event, TextDelta):
+                    produced += len(event.text)
+                answered = True
+                yield event
+        finally:
+            if answered and not reported:
+                prompt = sum(len(m.content) for m in messages)
+                self._ledger.add_llm(
+                    self._provider, _tokens(prompt), _tokens(produced) if produced else 0
+                )
+
+
+CHARS_PER_TOKEN = 4
+"""English text averages about four characters per token in Llama-family tokenizers."""
+
+
+def _tokens(characters: int) -> int:
+    return max(1, -(-characters // CHARS_PER_TOKEN))
 
 
 class MeteredTextToSpeech:
