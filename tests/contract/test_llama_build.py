@@ -46,7 +46,7 @@ def test_llama_cpp_was_installed_from_the_wheel_built_with_the_makefiles_flags()
 
 def test_other_flags_build_into_another_directory() -> None:
     ours = make_variable("print-llama-wheel-dir")
-    assert make_variable("print-llama-wheel-dir", "LLAMA_CMAKE_ARGS=-DGGML_NATIVE=ON") != ours
+    assert make_variable("print-llama-wheel-dir", "LLAMA_CMAKE_ARGS=-DGGML_LTO=ON") != ours
 
 
 def test_openmp_threads_wait_passively_unless_the_operator_says_otherwise() -> None:

@@ -44,6 +44,7 @@ async def test_the_line_keeps_the_last_eight_seconds_of_caller_audio() -> None:
         EnergyVoiceActivityDetector(),
         LoopClock(),
         inputs,
+        keep_recent_audio=True,
     )
     assert line.recent_audio() is None
     await line.start()
@@ -55,3 +56,20 @@ async def test_the_line_keeps_the_last_eight_seconds_of_caller_audio() -> None:
     assert kept.sample_rate == 8000
     assert kept.duration == 8.0
     assert kept.pcm == b"".join(frame.pcm for frame in frames[4:])
+
+
+async def test_without_an_audio_detector_the_line_keeps_no_audio() -> None:
+    frames = [AudioChunk(bytes([n]) * 2 * 4000, 8000) for n in range(4)]
+    inputs: asyncio.Queue[Input] = asyncio.Queue()
+    line = CallerLine(
+        FramesOnly(frames),  # type: ignore[arg-type]
+        ScriptedSpeechToText(),
+        EnergyVoiceActivityDetector(),
+        LoopClock(),
+        inputs,
+    )
+    await line.start()
+    while not isinstance(await inputs.get(), CallerHungUp):
+        pass
+    await line.stop()
+    assert line.recent_audio() is None

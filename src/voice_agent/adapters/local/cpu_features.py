@@ -1,6 +1,6 @@
 """Does the installed llama.cpp fit this CPU?
 
-A llama.cpp built with `-march=native` (its CMake default) on a host with AVX-512 or AMX dies
+A llama.cpp tuned to its build host (its CMake default) on a host with AVX-512 or AMX dies
 with an illegal instruction or a general protection fault at the first generation on any
 other host (and on some VMs of the same CPU, whose hypervisor withholds AMX). `make setup`
 builds a portable wheel (see the Makefile: AVX2, FMA, F16C and nothing newer), but a user may
@@ -74,6 +74,6 @@ def check_fits_host(system_info: str, flags: frozenset[str] | None) -> None:
     if missing:
         raise UnsupportedCpu(
             f"llama.cpp was compiled for {', '.join(missing)}, which this CPU lacks "
-            "(a -march=native build from another host?): reinstall it with the portable "
+            "(a build tuned to another host?): reinstall it with the portable "
             "flags: `make clean setup`"
         )

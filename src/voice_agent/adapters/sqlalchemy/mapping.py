@@ -12,7 +12,6 @@ from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallOwnerRow, C
 from voice_agent.domain import events as domain_events
 from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
-from voice_agent.domain.moments import as_utc
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.domain.usage import ProviderUsage
 
@@ -21,9 +20,8 @@ def call_to_row(call: Call, row: CallRow | None = None, *, owner: str | None = N
     """`owner`: the owner to store when the call names none."""
     row = row or CallRow(id=call.id)
     row.caller_number = call.caller_number
-    # SQLite keeps the wall-clock time without its offset: store UTC, whatever the offset.
-    row.started_at = as_utc(call.started_at)
-    row.ended_at = as_utc(call.ended_at) if call.ended_at else None
+    row.started_at = call.started_at  # UtcDateTime columns store the instant in UTC
+    row.ended_at = call.ended_at
     row.status = call.status.value
     row.end_reason = call.end_reason.value if call.end_reason else None
     row.cost_usd = call.cost_usd
@@ -58,8 +56,8 @@ def turn_to_row(call_id: str, turn: Turn, row: TurnRow | None = None) -> TurnRow
     row.text = turn.text
     row.heard_text = turn.heard_text
     row.interrupted = turn.interrupted
-    row.started_at = as_utc(turn.started_at)
-    row.ended_at = as_utc(turn.ended_at) if turn.ended_at else None
+    row.started_at = turn.started_at
+    row.ended_at = turn.ended_at
     latency = turn.latency
     row.eou_ms = latency.eou_ms
     row.stt_ms = latency.stt_ms

@@ -29,7 +29,6 @@ from voice_agent.application.ports.errors import ProviderError, ProviderUnavaila
 from voice_agent.application.ports.repository import CallPage
 from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
-from voice_agent.domain.moments import as_utc
 from voice_agent.domain.turn import Turn
 
 DATABASE = "database"
@@ -111,9 +110,9 @@ class SqlAlchemyCallRepository:
         if status is not None:
             conditions.append(CallRow.status == status.value)
         if started_after is not None:
-            conditions.append(CallRow.started_at >= as_utc(started_after))
+            conditions.append(CallRow.started_at >= started_after)
         if started_before is not None:
-            conditions.append(CallRow.started_at < as_utc(started_before))
+            conditions.append(CallRow.started_at < started_before)
         async with self._db.sessions() as session:
             total = await session.scalar(
                 select(func.count()).select_from(CallRow).where(*conditions)

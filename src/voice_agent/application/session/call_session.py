@@ -162,7 +162,14 @@ class CallSession:
             retry=ports.storage_retry,
             max_events=config.max_stored_events,
         )
-        self._line = CallerLine(transport, ports.stt, ports.vad, self._clock, self._inputs)
+        self._line = CallerLine(
+            transport,
+            ports.stt,
+            ports.vad,
+            self._clock,
+            self._inputs,
+            keep_recent_audio=ports.turn_end is not None and ports.turn_end.needs_audio,
+        )
         self._judge = TurnJudge(ports.turn_end, self._inputs, audio=self._line.recent_audio)
 
     @property

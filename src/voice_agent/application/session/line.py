@@ -36,7 +36,11 @@ class CallerLine:
         vad: VoiceActivityDetector,
         clock: Clock,
         inputs: asyncio.Queue[Input],
+        *,
+        keep_recent_audio: bool = False,
     ) -> None:
+        """`keep_recent_audio`: keep the caller's last 8 s for `recent_audio` (only an audio
+        end-of-turn detector needs them: 256 KB per call at 16 kHz, a copy of every frame)."""
         self._transport = transport
         self._stt = stt
         self._vad = vad.open_session(transport.input_sample_rate)
@@ -46,6 +50,7 @@ class CallerLine:
         self._tasks: list[asyncio.Task[None]] = []
         self._stt_task: asyncio.Task[None] | None = None
         self.voice_active = False
+        self._keep_recent = keep_recent_audio
         self._recent: deque[AudioChunk] = deque()
         self._recent_bytes = 0
 
@@ -95,7 +100,8 @@ class CallerLine:
     async def _pump_audio(self) -> None:
         async for frame in self._transport.audio_frames():
             now = self._clock.now()
-            self._keep(frame)
+            if self._keep_recent:
+                self._keep(frame)
             for event in self._vad.push(frame):
                 if isinstance(event, VoiceStarted):
                     self.voice_active = True
