@@ -16,8 +16,8 @@ import time
 
 from bench.common import conversation, percentile, rss_mb
 from voice_agent.application.session.config import SessionConfig
-from voice_agent.entrypoints.scenario import parse_scenario
-from voice_agent.entrypoints.scripted_call import ScriptedCall, build_scripted_call
+from voice_agent.entrypoints.scripted.runner import ScriptedCall, build_scripted_call
+from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
 DEFAULT_CALLS = 200
 TURNS = 6

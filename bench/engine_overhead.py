@@ -14,8 +14,8 @@ from typing import TypeVar
 from bench.common import conversation, percentile
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.turn import Role
-from voice_agent.entrypoints.scenario import parse_scenario
-from voice_agent.entrypoints.scripted_call import build_scripted_call
+from voice_agent.entrypoints.scripted.runner import build_scripted_call
+from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
 T = TypeVar("T")
 CALLS = 8

@@ -20,13 +20,13 @@ import uvicorn
 from bench.common import conversation, percentile
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.application.session.config import SessionConfig
-from voice_agent.entrypoints.api import ApiDependencies, create_app
-from voice_agent.entrypoints.scenario import parse_scenario
-from voice_agent.entrypoints.scripted_call import build_scripted_call
-from voice_agent.entrypoints.settings import StackName
-from voice_agent.entrypoints.stack import StackChoice
-from voice_agent.entrypoints.store import open_call_store
-from voice_agent.entrypoints.web import health_checker
+from voice_agent.entrypoints.bootstrap.settings import StackName
+from voice_agent.entrypoints.bootstrap.stack import StackChoice
+from voice_agent.entrypoints.bootstrap.store import open_call_store
+from voice_agent.entrypoints.scripted.runner import build_scripted_call
+from voice_agent.entrypoints.scripted.scenario import parse_scenario
+from voice_agent.entrypoints.web.api import ApiDependencies, create_app
+from voice_agent.entrypoints.web.app import health_checker
 
 CALLS = 50
 REQUESTS = 1000

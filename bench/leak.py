@@ -13,8 +13,8 @@ import gc
 
 from bench.common import conversation, rss_mb
 from voice_agent.application.session.config import SessionConfig
-from voice_agent.entrypoints.scenario import parse_scenario
-from voice_agent.entrypoints.scripted_call import build_scripted_call, run_fast_forwarded
+from voice_agent.entrypoints.scripted.runner import build_scripted_call, run_fast_forwarded
+from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
 HOUR_S = 3600.0
 WARM_UP_S = 300.0

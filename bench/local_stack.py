@@ -22,8 +22,8 @@ from voice_agent.adapters.fakes.wav_caller import WavCallerTransport
 from voice_agent.application.session.call_session import CallSession
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.turn import LatencyBreakdown, Role
-from voice_agent.entrypoints.container import Container
-from voice_agent.entrypoints.local_stack import LocalModels
+from voice_agent.entrypoints.bootstrap.container import Container
+from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
 
 QUESTIONS = [
     "Hello, are you open on Saturday?",

@@ -28,8 +28,8 @@ def one(threads: int, batch_threads: int) -> dict[str, list[float]]:
     from bench.local_stack import QUESTIONS as ASKED
     from bench.local_stack import caller_speech, one_call
     from voice_agent.adapters.local.llama import LlamaCppLanguageModel
-    from voice_agent.entrypoints.container import Container
-    from voice_agent.entrypoints.local_stack import LocalModels
+    from voice_agent.entrypoints.bootstrap.container import Container
+    from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
 
     defaults = LlamaCppLanguageModel.load.__func__.__kwdefaults__  # type: ignore[attr-defined]
     defaults.update(threads=threads, batch_threads=batch_threads)

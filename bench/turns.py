@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import percentile
-from voice_agent.entrypoints.settings import EndOfTurnName, Settings
+from voice_agent.entrypoints.bootstrap.settings import EndOfTurnName, Settings
 
 DEFAULT_CASES = Path(__file__).parent / "data" / "turns.tsv"
 LABELS = {"finished": True, "unfinished": False}
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot use the cases file: {error}", file=sys.stderr)
         return 2
 
-    from voice_agent.entrypoints.turn_end import turn_end_detector
+    from voice_agent.entrypoints.bootstrap.turn_end import turn_end_detector
 
     settings = Settings()
     if args.detector is not None:

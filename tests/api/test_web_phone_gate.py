@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from voice_agent.adapters.sqlalchemy import Database
-from voice_agent.entrypoints.settings import Settings
-from voice_agent.entrypoints.web import create_server_app
+from voice_agent.entrypoints.bootstrap.settings import Settings
+from voice_agent.entrypoints.web.app import create_server_app
 
 API_KEY = "gate-test-key-0123456789"
 OWN = "http://127.0.0.1:8000"

@@ -12,7 +12,7 @@ import pytest
 from tests.contract.call_repository_contract import CallRepositoryContract
 from voice_agent.adapters.sqlalchemy import Database, SchemaBehindError
 from voice_agent.application.ports.repository import CallRepository
-from voice_agent.entrypoints.store import call_store_on_own_loop
+from voice_agent.entrypoints.bootstrap.store import call_store_on_own_loop
 
 
 async def _migrate(url: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from voice_agent.adapters.sqlalchemy import Database
 from voice_agent.domain.call import Call, CallStatus
-from voice_agent.entrypoints.store import open_call_store
+from voice_agent.entrypoints.bootstrap.store import open_call_store
 
 
 async def _url(tmp_path: Path) -> str:

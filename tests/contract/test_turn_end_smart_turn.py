@@ -17,9 +17,9 @@ from voice_agent.adapters.local.smart_turn import SmartTurnDetector
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.adapters.turn_end.combined import CombinedTurnEndDetector
 from voice_agent.domain.audio import AudioChunk, InvalidAudio
-from voice_agent.entrypoints.local_stack import LocalModels
-from voice_agent.entrypoints.settings import EndOfTurnName, Settings
-from voice_agent.entrypoints.turn_end import turn_end_detector
+from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
+from voice_agent.entrypoints.bootstrap.settings import EndOfTurnName, Settings
+from voice_agent.entrypoints.bootstrap.turn_end import turn_end_detector
 
 pytestmark = pytest.mark.slow
 

@@ -12,12 +12,12 @@ from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.turn import Role, Turn
-from voice_agent.entrypoints.scenario import parse_scenario
-from voice_agent.entrypoints.scripted_call import (
+from voice_agent.entrypoints.scripted.runner import (
     ScriptedCall,
     build_scripted_call,
     run_fast_forwarded,
 )
+from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
 
 class CallRun:

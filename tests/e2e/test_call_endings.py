@@ -14,12 +14,12 @@ from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.errors import IllegalTransition
 from voice_agent.domain.events import CallEnded, DomainEvent, StateChanged
 from voice_agent.domain.state import ConversationState
-from voice_agent.entrypoints.scenario import parse_scenario
-from voice_agent.entrypoints.scripted_call import (
+from voice_agent.entrypoints.scripted.runner import (
     ScriptedCall,
     build_scripted_call,
     run_fast_forwarded,
 )
+from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
 LONG_REPLY = (
     "We have tables at six, seven and eight tonight. "

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from voice_agent.entrypoints.cli import main
+from voice_agent.entrypoints.cli.main import main
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 

@@ -30,7 +30,7 @@ from voice_agent.domain.call import Call, CallStatus
 from voice_agent.domain.events import DomainEvent, UsageRecorded
 from voice_agent.domain.turn import Role, Turn
 from voice_agent.domain.usage import UsageLedger
-from voice_agent.entrypoints.scenario import parse_scenario
+from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
 APOLOGY = SessionConfig().prompts.apology
 BUDGET_MS = 2500

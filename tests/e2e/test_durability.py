@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from voice_agent.entrypoints.settings import DEFAULT_GREETING
+from voice_agent.entrypoints.bootstrap.settings import DEFAULT_GREETING
 
 TURNS_BEFORE_KILL = 4
 
@@ -24,7 +24,7 @@ Rows = list[tuple[str, str]]
 
 
 def _cli(*args: str, env: dict[str, str]) -> list[str]:
-    return [sys.executable, "-m", "voice_agent.entrypoints.cli", *args]
+    return [sys.executable, "-m", "voice_agent.entrypoints.cli.main", *args]
 
 
 def _run_to_the_end(command: list[str], env: dict[str, str]) -> None:

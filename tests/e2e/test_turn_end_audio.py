@@ -8,8 +8,8 @@ import pytest
 from voice_agent.application.ports.turn_end import TurnEndVerdict
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.turn import Role
-from voice_agent.entrypoints.scenario import Scenario
-from voice_agent.entrypoints.scripted_call import build_scripted_call
+from voice_agent.entrypoints.scripted.runner import build_scripted_call
+from voice_agent.entrypoints.scripted.scenario import Scenario
 
 pytestmark = pytest.mark.looptime
 

@@ -22,9 +22,9 @@ from tests.contract.local_models import spoken
 from tests.phone_client import agent_turns, phone_call
 from voice_agent.adapters.sqlalchemy import Database
 from voice_agent.application.session.config import SessionConfig
-from voice_agent.entrypoints.settings import Settings
-from voice_agent.entrypoints.store import open_call_store
-from voice_agent.entrypoints.web import create_server_app
+from voice_agent.entrypoints.bootstrap.settings import Settings
+from voice_agent.entrypoints.bootstrap.store import open_call_store
+from voice_agent.entrypoints.web.app import create_server_app
 
 APOLOGY = SessionConfig().prompts.apology
 

@@ -25,7 +25,7 @@ from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.usage import UsageLedger
-from voice_agent.entrypoints.phone import CallPorts, WebPhone
+from voice_agent.entrypoints.web.phone import CallPorts, WebPhone
 
 pytestmark = pytest.mark.looptime
 

@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from voice_agent.entrypoints.container import session_config
-from voice_agent.entrypoints.settings import DEFAULT_PERSONA, Settings
-from voice_agent.entrypoints.stack import choose_stack
-from voice_agent.entrypoints.web import config_status
+from voice_agent.entrypoints.bootstrap.container import session_config
+from voice_agent.entrypoints.bootstrap.settings import DEFAULT_PERSONA, Settings
+from voice_agent.entrypoints.bootstrap.stack import choose_stack
+from voice_agent.entrypoints.web.app import config_status
 
 
 def test_without_keys_the_local_stack_runs_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:

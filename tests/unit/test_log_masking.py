@@ -54,8 +54,8 @@ def test_mask_phone_keeps_the_last_two_digits() -> None:
 
 def test_log_lines_of_a_call_carry_its_id_and_turn(captured: io.StringIO) -> None:
     from voice_agent.adapters.observability.logging import CallLogContext
-    from voice_agent.entrypoints.scenario import parse_scenario
-    from voice_agent.entrypoints.scripted_call import build_scripted_call, run_fast_forwarded
+    from voice_agent.entrypoints.scripted.runner import build_scripted_call, run_fast_forwarded
+    from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
     scenario = parse_scenario(
         {

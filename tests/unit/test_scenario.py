@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from voice_agent.entrypoints.scenario import ScenarioError, load_scenario, parse_scenario
+from voice_agent.entrypoints.scripted.scenario import ScenarioError, load_scenario, parse_scenario
 
 
 def test_a_step_needs_exactly_one_action() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from voice_agent.entrypoints.web_guard import CallTokens, OriginPolicy, WebPhoneGate
+from voice_agent.entrypoints.web.guard import CallTokens, OriginPolicy, WebPhoneGate
 
 HOST = "127.0.0.1:8000"
 PROXIED = "https://phone.example.com"

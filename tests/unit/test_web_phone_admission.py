@@ -11,7 +11,7 @@ import pytest
 from tests.unit.test_web_transport import MemorySocket, other_tasks
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.session.config import SessionConfig
-from voice_agent.entrypoints.phone import CallPorts, WebPhone
+from voice_agent.entrypoints.web.phone import CallPorts, WebPhone
 
 pytestmark = pytest.mark.looptime
 

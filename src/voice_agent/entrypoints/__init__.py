@@ -1,1 +1,2 @@
-"""Entry points: the CLI, the HTTP app, the worker, and the container that wires adapters."""
+"""Entry points, grouped by role: `bootstrap` (settings, the container, the stacks), `cli`,
+`web` (the API and the web phone) and `scripted` (calls without a telephone)."""

@@ -12,9 +12,9 @@ from tests.contract.fake_servers.cartesia import FakeCartesiaServer
 from tests.contract.fake_servers.deepgram import FakeDeepgramServer
 from tests.contract.fake_servers.groq import FakeGroqServer
 from voice_agent.adapters.clock import LoopClock
-from voice_agent.entrypoints.cloud import CloudProviders, build_cloud_providers
-from voice_agent.entrypoints.cloud_settings import CloudSettings, ResilienceSettings
-from voice_agent.entrypoints.settings import Settings
+from voice_agent.entrypoints.bootstrap.cloud import CloudProviders, build_cloud_providers
+from voice_agent.entrypoints.bootstrap.cloud_settings import CloudSettings, ResilienceSettings
+from voice_agent.entrypoints.bootstrap.settings import Settings
 
 
 class FakeCloud:

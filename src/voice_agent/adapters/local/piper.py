@@ -101,8 +101,7 @@ class PiperTextToSpeech:
     def _render(self, text: str, config: SynthesisConfig | None = None) -> bytes:
         try:
             return b"".join(
-                chunk.audio_int16_bytes
-                for chunk in self._voice.synthesize(text, syn_config=config)
+                chunk.audio_int16_bytes for chunk in self._voice.synthesize(text, syn_config=config)
             )
         except Exception as error:
             raise ProviderUnavailable(PROVIDER, f"synthesis failed: {error}") from error

@@ -6,7 +6,7 @@ from voice_agent.adapters.local.smart_turn import SmartTurnDetector
 from voice_agent.adapters.turn_end.combined import CombinedTurnEndDetector
 from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.application.ports.turn_end import TurnEndDetector
-from voice_agent.entrypoints.settings import EndOfTurnName, Settings
+from voice_agent.entrypoints.bootstrap.settings import EndOfTurnName, Settings
 
 
 def turn_end_detector(settings: Settings) -> TurnEndDetector:

@@ -26,8 +26,8 @@ from voice_agent.application.session.call_session import CallSession, SessionPor
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call
-from voice_agent.entrypoints.scenario import Scenario
-from voice_agent.entrypoints.store import storage_retry
+from voice_agent.entrypoints.bootstrap.store import storage_retry
+from voice_agent.entrypoints.scripted.scenario import Scenario
 
 T = TypeVar("T")
 

@@ -17,11 +17,11 @@ from voice_agent.application.session.call_session import SessionPorts
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.domain.call import Call
 from voice_agent.domain.usage import UsageLedger
-from voice_agent.entrypoints.cloud import build_cloud_providers
-from voice_agent.entrypoints.phone import CallPorts
-from voice_agent.entrypoints.settings import Settings
-from voice_agent.entrypoints.store import storage_retry
-from voice_agent.entrypoints.turn_end import turn_end_detector
+from voice_agent.entrypoints.bootstrap.cloud import build_cloud_providers
+from voice_agent.entrypoints.bootstrap.settings import Settings
+from voice_agent.entrypoints.bootstrap.store import storage_retry
+from voice_agent.entrypoints.bootstrap.turn_end import turn_end_detector
+from voice_agent.entrypoints.web.phone import CallPorts
 
 CloudPorts = Callable[[CallRepository, Sequence[EventSink]], CallPorts]
 

@@ -15,15 +15,15 @@ from voice_agent.adapters.observability.logging import CallLogContext, configure
 from voice_agent.adapters.sqlalchemy import Database, SchemaBehindError
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import Call
-from voice_agent.entrypoints.container import Container
+from voice_agent.entrypoints.bootstrap.container import Container
 
 if TYPE_CHECKING:
-    from voice_agent.entrypoints.file_call import FileCall as FileCallResult
-from voice_agent.entrypoints.report import call_as_json, call_as_text
-from voice_agent.entrypoints.scenario import Scenario, ScenarioError, load_scenario
-from voice_agent.entrypoints.scripted_call import build_scripted_call, run_fast_forwarded
-from voice_agent.entrypoints.store import call_store_on_own_loop, open_call_store
-from voice_agent.entrypoints.turn_end import turn_end_detector
+    from voice_agent.entrypoints.scripted.file_call import FileCall as FileCallResult
+from voice_agent.entrypoints.bootstrap.store import call_store_on_own_loop, open_call_store
+from voice_agent.entrypoints.bootstrap.turn_end import turn_end_detector
+from voice_agent.entrypoints.scripted.report import call_as_json, call_as_text
+from voice_agent.entrypoints.scripted.runner import build_scripted_call, run_fast_forwarded
+from voice_agent.entrypoints.scripted.scenario import Scenario, ScenarioError, load_scenario
 
 T = TypeVar("T")
 
@@ -66,12 +66,12 @@ def _print_call(call: Call, *, as_json: bool) -> None:
 def _file_call(args: argparse.Namespace) -> int:
     """A WAV caller on the local stack, in real time; the agent's side to `--out`."""
     from voice_agent.adapters.audio.wav import BadWavFile, write_wav
-    from voice_agent.entrypoints.file_call import (
+    from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
+    from voice_agent.entrypoints.scripted.file_call import (
         NoSpeechInFile,
         caller_utterances,
         run_file_call,
     )
-    from voice_agent.entrypoints.local_stack import LocalModels
 
     if args.stack != "local":
         print(
@@ -135,9 +135,9 @@ def _run_on_wall_clock(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 def _serve(args: argparse.Namespace) -> int:
     from voice_agent.adapters.observability.logging import configure_logging
-    from voice_agent.entrypoints.server import run_server
-    from voice_agent.entrypoints.web import create_server_app, websocket_max_bytes
-    from voice_agent.entrypoints.web_guard import is_loopback
+    from voice_agent.entrypoints.web.app import create_server_app, websocket_max_bytes
+    from voice_agent.entrypoints.web.guard import is_loopback
+    from voice_agent.entrypoints.web.server import run_server
 
     settings = Container().settings()
     configure_logging(json=settings.log_json, level="INFO")

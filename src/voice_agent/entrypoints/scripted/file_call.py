@@ -15,7 +15,7 @@ from voice_agent.application.session.call_session import CallSession
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import Call
-from voice_agent.entrypoints.local_stack import LocalModels
+from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
 
 
 @dataclass(slots=True)

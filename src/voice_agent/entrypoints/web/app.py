@@ -25,22 +25,22 @@ from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.resilience import BreakerSnapshot
 from voice_agent.application.session.config import SessionConfig
-from voice_agent.entrypoints.api import ApiDependencies, create_app
-from voice_agent.entrypoints.api.health import ComponentHealth, Health, HealthChecker, Probe
-from voice_agent.entrypoints.container import session_config
-from voice_agent.entrypoints.phone import CallPorts, StarletteSocket, WebPhone
-from voice_agent.entrypoints.settings import Settings, StackName, WebPhoneSettings
-from voice_agent.entrypoints.stack import StackChoice, choose_stack
-from voice_agent.entrypoints.stack_health import circuit_probes, worker_probe
-from voice_agent.entrypoints.store import open_call_store
-from voice_agent.entrypoints.turn_end import turn_end_detector
-from voice_agent.entrypoints.web_guard import (
+from voice_agent.entrypoints.bootstrap.container import session_config
+from voice_agent.entrypoints.bootstrap.settings import Settings, StackName, WebPhoneSettings
+from voice_agent.entrypoints.bootstrap.stack import StackChoice, choose_stack
+from voice_agent.entrypoints.bootstrap.stack_health import circuit_probes, worker_probe
+from voice_agent.entrypoints.bootstrap.store import open_call_store
+from voice_agent.entrypoints.bootstrap.turn_end import turn_end_detector
+from voice_agent.entrypoints.web.api import ApiDependencies, create_app
+from voice_agent.entrypoints.web.api.health import ComponentHealth, Health, HealthChecker, Probe
+from voice_agent.entrypoints.web.guard import (
     TOKEN_TTL_S,
     CallTokens,
     OriginPolicy,
     WebPhoneGate,
     bearer,
 )
+from voice_agent.entrypoints.web.phone import CallPorts, StarletteSocket, WebPhone
 
 STATIC = Path(__file__).parent / "static"
 POLICY_VIOLATION = 1008
@@ -189,7 +189,7 @@ async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | No
     """Load the models the stack runs on (once per process); None if the web phone cannot
     run on it."""
     if stack.name is StackName.LOCAL:
-        from voice_agent.entrypoints.local_stack import LocalModels
+        from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
 
         models = await asyncio.to_thread(LocalModels.load)
         models.turn_end = turn_end_detector(settings)
@@ -201,7 +201,7 @@ async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | No
             probes={stage: worker_probe(w.status) for stage, w in models.workers().items()},
         )
     if stack.name is StackName.CLOUD:
-        from voice_agent.entrypoints.cloud_phone import load_cloud_stack
+        from voice_agent.entrypoints.bootstrap.cloud_phone import load_cloud_stack
 
         cloud = await load_cloud_stack(settings)
         return LoadedStack(

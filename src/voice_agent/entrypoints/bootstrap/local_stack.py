@@ -25,7 +25,7 @@ from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.session.call_session import SessionPorts
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
-from voice_agent.entrypoints.store import storage_retry
+from voice_agent.entrypoints.bootstrap.store import storage_retry
 
 Progress = Callable[[str], None]
 T = TypeVar("T")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voice_agent.entrypoints.settings import Settings, StackName
+from voice_agent.entrypoints.bootstrap.settings import Settings, StackName
 
 
 @dataclass(frozen=True, slots=True)

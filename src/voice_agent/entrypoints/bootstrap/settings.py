@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import AliasChoices, BaseModel, Field, FilePath, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from voice_agent.entrypoints.cloud_settings import (
+from voice_agent.entrypoints.bootstrap.cloud_settings import (
     CloudSettings,
     ProviderPrices,
     ResilienceSettings,
@@ -127,8 +127,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SYSTEM_PROMPT_FILE", "system_prompt_file"),
     )
     """The agent's persona (system prompt); by default the receptionist of a fictional
-    dental practice (`src/voice_agent/entrypoints/personas/receptionist.txt`). Keep it tight
-    for the local model: SmolLM2-135M follows short, factual prompts best."""
+    dental practice (`src/voice_agent/entrypoints/bootstrap/personas/receptionist.txt`).
+    Keep it tight for the local model: SmolLM2-135M follows short, factual prompts best."""
     greeting: str = Field(
         DEFAULT_GREETING,
         min_length=1,

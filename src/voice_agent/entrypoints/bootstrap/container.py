@@ -13,8 +13,8 @@ from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.application.turn_taking import EndOfTurnPolicy, InterruptionPolicy
-from voice_agent.entrypoints.settings import Settings
-from voice_agent.entrypoints.stack import choose_stack
+from voice_agent.entrypoints.bootstrap.settings import Settings
+from voice_agent.entrypoints.bootstrap.stack import choose_stack
 
 
 def session_config(settings: Settings) -> SessionConfig:

@@ -36,7 +36,7 @@ from voice_agent.application.resilience import (
     StageGuard,
 )
 from voice_agent.domain.usage import UsageLedger
-from voice_agent.entrypoints.settings import Settings
+from voice_agent.entrypoints.bootstrap.settings import Settings
 
 PRIMARY_SHARE = 0.75
 """Of a stage's budget, what each link of a fallback chain may spend on its own."""
