@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bench.common import percentile, rss_mb
 from voice_agent.adapters.audio.signal import resample, trim_silence
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
-from voice_agent.adapters.fakes.wav_caller import WavCallerTransport
+from voice_agent.adapters.memory_line.wav_caller import WavCallerTransport
 from voice_agent.application.session.call_session import CallSession
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.turn import LatencyBreakdown, Role

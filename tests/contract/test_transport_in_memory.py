@@ -4,7 +4,7 @@ import pytest
 
 from tests.contract.transport_contract import CallTransportContract
 from voice_agent.adapters.audio.signal import rms
-from voice_agent.adapters.fakes.transport import InMemoryCallTransport
+from voice_agent.adapters.memory_line.line import InMemoryCallTransport
 from voice_agent.domain.audio import AudioChunk
 
 

@@ -1,8 +1,8 @@
 import pytest
 
 from tests.contract.vad_contract import VoiceActivityDetectorContract
+from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
 from voice_agent.adapters.audio.signal import tone
-from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
 from voice_agent.domain.audio import AudioChunk
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from voice_agent.adapters.fakes.transport import InMemoryCallTransport
+from voice_agent.adapters.memory_line.line import InMemoryCallTransport
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.errors import IllegalTransition

@@ -17,10 +17,10 @@ from tests.contract.fake_servers.cartesia import SECONDS_PER_WORD, CartesiaFault
 from tests.contract.fake_servers.cloud import FakeCloud
 from tests.contract.fake_servers.deepgram import DeepgramFaults
 from tests.contract.fake_servers.groq import GroqFaults, ScriptedCompletion
+from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
-from voice_agent.adapters.fakes.transport import InMemoryCallTransport, LineRecord
-from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
+from voice_agent.adapters.memory_line.line import InMemoryCallTransport, LineRecord
 from voice_agent.application.metering import record_usage
 from voice_agent.application.ports.errors import ProviderAuthError
 from voice_agent.application.session.call_session import CallSession, SessionPorts

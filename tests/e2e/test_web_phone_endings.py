@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
-from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.application.metering import MeteredTextToSpeech, record_usage
 from voice_agent.application.ports.observer import EventSink

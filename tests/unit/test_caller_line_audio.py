@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
-from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
 from voice_agent.application.ports.transport import TransportEvent
 from voice_agent.application.session.inputs import CallerHungUp, Input
 from voice_agent.application.session.line import CallerLine

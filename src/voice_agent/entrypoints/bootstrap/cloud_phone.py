@@ -32,7 +32,7 @@ def caller_vad() -> VoiceActivityDetector:
     try:
         from voice_agent.adapters.local.silero import SileroVoiceActivityDetector
     except ImportError:
-        from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
+        from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
 
         return EnergyVoiceActivityDetector()
     return SileroVoiceActivityDetector()

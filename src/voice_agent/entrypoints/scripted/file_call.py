@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voice_agent.adapters.audio.wav import read_wav, split_utterances
-from voice_agent.adapters.fakes.wav_caller import WavCallerTransport
+from voice_agent.adapters.memory_line.wav_caller import WavCallerTransport
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.session.call_session import CallSession

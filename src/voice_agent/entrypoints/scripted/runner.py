@@ -11,13 +11,13 @@ from typing import TypeVar
 
 import looptime
 
+from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
-from voice_agent.adapters.fakes.transport import InMemoryCallTransport
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
-from voice_agent.adapters.fakes.vad import EnergyVoiceActivityDetector
+from voice_agent.adapters.memory_line.line import InMemoryCallTransport
 from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository

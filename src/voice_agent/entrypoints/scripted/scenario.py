@@ -11,10 +11,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from voice_agent.adapters.fakes.caller import CallerAction, CallerScript, Trigger
 from voice_agent.adapters.fakes.llm import FakeLlmSettings, ScriptedReply, ScriptedToolCall
 from voice_agent.adapters.fakes.stt import FakeSttSettings
 from voice_agent.adapters.fakes.tts import FakeTtsSettings
+from voice_agent.adapters.memory_line.caller import CallerAction, CallerScript, Trigger
 
 SECONDS_PER_WORD = 0.4
 TRIGGERS: tuple[Trigger, ...] = ("after_reply", "into_reply", "at", "after_silence")

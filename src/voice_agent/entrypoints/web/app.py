@@ -20,6 +20,7 @@ from voice_agent.adapters.observability.masking import SECRET_KEYS, mask_phone
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.adapters.sqlalchemy import Database
 from voice_agent.adapters.web.limits import WebPhoneLimits, excerpt
+from voice_agent.adapters.web.starlette_socket import StarletteSocket
 from voice_agent.adapters.web.transport import MAX_FRAME_BYTES, SAMPLE_RATE
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
@@ -40,7 +41,7 @@ from voice_agent.entrypoints.web.guard import (
     WebPhoneGate,
     bearer,
 )
-from voice_agent.entrypoints.web.phone import CallPorts, StarletteSocket, WebPhone
+from voice_agent.entrypoints.web.phone import CallPorts, WebPhone
 
 STATIC = Path(__file__).parent / "static"
 POLICY_VIOLATION = 1008

@@ -7,8 +7,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
-
 from voice_agent.adapters.observability.logging import CallLogContext
 from voice_agent.adapters.web.limits import WebPhoneLimits
 from voice_agent.adapters.web.transport import (
@@ -39,35 +37,6 @@ class CallPorts:
 
 PortsFactory = Callable[[Sequence[EventSink]], CallPorts]
 """Builds one call's ports, given the event sinks the call must publish to."""
-
-
-class StarletteSocket:
-    """`PhoneSocket` over Starlette's WebSocket."""
-
-    def __init__(self, websocket: WebSocket) -> None:
-        self._ws = websocket
-
-    async def receive(self) -> bytes | str | None:
-        try:
-            message = await self._ws.receive()
-        except (WebSocketDisconnect, RuntimeError):
-            return None
-        if message["type"] == "websocket.disconnect":
-            return None
-        if message.get("bytes") is not None:
-            data: bytes = message["bytes"]
-            return data
-        text: str = message.get("text") or ""
-        return text
-
-    async def send_bytes(self, data: bytes) -> None:
-        await self._ws.send_bytes(data)
-
-    async def send_text(self, data: str) -> None:
-        await self._ws.send_text(data)
-
-    async def close(self, code: int = 1000) -> None:
-        await self._ws.close(code)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from voice_agent.adapters.audio.playout import PacedPlayout
 from voice_agent.adapters.audio.signal import rms, tone
-from voice_agent.adapters.fakes.caller import CallerAction, CallerScript
+from voice_agent.adapters.memory_line.caller import CallerAction, CallerScript
 from voice_agent.application.ports.transport import DtmfPressed, TransportEvent
 from voice_agent.domain.audio import AudioChunk
 

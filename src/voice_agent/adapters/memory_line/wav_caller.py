@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from voice_agent.adapters.audio.signal import resample
-from voice_agent.adapters.fakes.caller import CallerAction, CallerScript
-from voice_agent.adapters.fakes.transport import InMemoryCallTransport
+from voice_agent.adapters.memory_line.caller import CallerAction, CallerScript
+from voice_agent.adapters.memory_line.line import InMemoryCallTransport
 from voice_agent.domain.audio import AudioChunk
 
 RATE = 16000

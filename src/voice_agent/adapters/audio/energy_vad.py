@@ -1,4 +1,5 @@
-"""An energy-threshold voice activity detector: a real VAD for clean synthetic audio."""
+"""An energy-threshold voice activity detector: the cloud stack's VAD (telephone audio is
+clean enough that a threshold with hysteresis does; the embedded stack uses Silero)."""
 
 from __future__ import annotations
 
