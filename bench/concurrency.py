@@ -62,7 +62,7 @@ async def run(calls: int) -> dict[str, float]:
     lateness_ms = [value * 1000 for s in scripted for value in s.transport.playout.stats.lateness_s]
     frames = sum(s.transport.playout.stats.frames for s in scripted)
     underruns = sum(s.transport.playout.stats.underruns for s in scripted)
-    completed = sum(1 for s in scripted if s.session.call.end_reason is not None)
+    completed = sum(1 for s in scripted if s.call.end_reason is not None)
     return {
         "calls": calls,
         "completed": completed,

@@ -54,7 +54,7 @@ async def run(*, preemptive: bool = True) -> tuple[list[float], list[float]]:
     overheads: list[float] = []
     e2e: list[float] = []
     for scripted in calls:
-        for turn in scripted.session.call.turns:
+        for turn in scripted.call.turns:
             latency = turn.latency
             if turn.role is not Role.AGENT or latency.e2e_ms is None:
                 continue

@@ -35,7 +35,7 @@ async def run() -> dict[str, float]:
         await asyncio.sleep(WARM_UP_S)
         gc.collect()
         readings["warm"] = rss_mb()
-        readings["warm_turns"] = len(scripted.session.call.turns)
+        readings["warm_turns"] = len(scripted.call.turns)
         await asyncio.sleep(HOUR_S - WARM_UP_S - 1)
         gc.collect()
         readings["hour"] = rss_mb()

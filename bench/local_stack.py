@@ -15,14 +15,14 @@ import sys
 import time
 from dataclasses import dataclass
 
+from dependency_injector import providers
+
 from bench.common import percentile, rss_mb
 from voice_agent.adapters.audio.signal import resample, trim_silence
-from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.memory_line.wav_caller import WavCallerTransport
-from voice_agent.application.session.call_session import CallSession
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.turn import LatencyBreakdown, Role
-from voice_agent.entrypoints.bootstrap.container import Container
+from voice_agent.entrypoints.bootstrap.container import Container, memory_store, resolved
 from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
 
 QUESTIONS = [
@@ -63,14 +63,17 @@ def caller_speech(models: LocalModels, questions: list[str]) -> list[AudioChunk]
 
 
 async def one_call(models: LocalModels, utterances: list[AudioChunk]) -> CallResult:
-    config = LocalModels.tune(Container().session_config())
+    """One call through the container's runner, on the models already loaded."""
+    container = Container()
+    stack = await models.stack(container.session_config(), container.turn_end())
+    container.stack.override(providers.Object(stack))
+    container.call_store.override(providers.Resource(memory_store))
+    runner = await resolved(container.runner())
     transport = WavCallerTransport(utterances, keep_played_audio=False)
-    session = CallSession(transport, models.ports_factory(InMemoryCallRepository()), config)
     started = time.perf_counter()
-    try:
-        call = await session.run()
-    finally:
-        await transport.aclose()
+    call = await runner.run(transport)
+    if call is None:
+        raise RuntimeError("the call could not be set up")
     answers = [
         t.latency
         for t in call.turns

@@ -22,7 +22,7 @@ from aiohttp import WSMsgType, web
 
 from tests.browser.chromium import Page, chromium
 
-STATIC = Path(__file__).parents[2] / "src" / "voice_agent" / "entrypoints" / "static"
+STATIC = Path(__file__).parents[2] / "src" / "voice_agent" / "entrypoints" / "web" / "static"
 RATE = 16000
 FRAME = 320  # 20 ms
 HELD_BACK = 64  # samples the worklet resampler may still hold when audio stops (< 1 ms)

@@ -28,12 +28,15 @@ class InMemoryCaller:
     def heard_seconds(self) -> float:
         return sum(chunk.duration for _, chunk in self._transport.record.played if rms(chunk))
 
+    def closed_for(self) -> str | None:
+        return self._transport.record.closed_for
+
 
 @pytest.fixture
 async def line() -> AsyncIterator[InMemoryCaller]:
     transport = InMemoryCallTransport()
     yield InMemoryCaller(transport)
-    await transport.aclose()
+    await transport.close()
 
 
 class TestInMemoryCallTransport(CallTransportContract):

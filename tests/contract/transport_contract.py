@@ -35,6 +35,10 @@ class CallerSide(Protocol):
         """Seconds of agent audio that reached the caller so far."""
         ...
 
+    def closed_for(self) -> str | None:
+        """The reason the caller's side was given when the line closed (None before)."""
+        ...
+
 
 async def _collect_frames(transport: CallTransport, seconds: float) -> float:
     received = 0.0
@@ -100,3 +104,18 @@ class CallTransportContract:
         await line.hang_up()
         received = await asyncio.wait_for(collector, 10)
         assert received < 1.0
+
+    async def test_closing_the_line_tells_the_caller_why_once_and_stops_playout(
+        self, line: CallerSide
+    ) -> None:
+        transport = line.transport
+        await transport.play(tone(2.0, transport.output_sample_rate))
+        await asyncio.sleep(0.5)
+        assert line.closed_for() is None
+        await transport.close("completed")
+        await transport.close("server_shutdown")
+        assert line.closed_for() == "completed"
+        heard = line.heard_seconds()
+        assert heard == pytest.approx(0.5, abs=0.06)
+        await asyncio.sleep(1.0)
+        assert line.heard_seconds() == heard

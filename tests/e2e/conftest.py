@@ -26,7 +26,7 @@ class CallRun:
     def __init__(self, scripted: ScriptedCall, events: list[DomainEvent]) -> None:
         self.scripted = scripted
         self.events = events
-        self.call: Call = scripted.session.call
+        self.call: Call = scripted.call
         self.stored: Call | None = None
 
     @property
@@ -54,7 +54,7 @@ def run_call() -> RunCall:
             scripted = build_scripted_call(parsed, base=base, sinks=[events.append])
             await scripted.run()
             result = CallRun(scripted, events)
-            result.stored = await scripted.repository.get(scripted.session.call.id)
+            result.stored = await scripted.repository.get(scripted.call.id)
             return result
 
         return run_fast_forwarded(main)

@@ -93,7 +93,7 @@ def _run(
             await outcome.scripted.run()
         else:
             await drive(outcome)
-        outcome.stored = await outcome.scripted.repository.get(outcome.scripted.session.call.id)
+        outcome.stored = await outcome.scripted.repository.get(outcome.scripted.call.id)
         return outcome
 
     return run_fast_forwarded(main)
@@ -162,7 +162,7 @@ def test_a_cancelled_call_is_ended_stored_and_counted() -> None:
 async def _shut_down_mid_reply(outcome: Outcome) -> None:
     task = asyncio.create_task(outcome.scripted.run())
     await outcome.answering.wait()
-    outcome.scripted.session.end_now(EndReason.SERVER_SHUTDOWN)
+    outcome.scripted.started_session.end_now(EndReason.SERVER_SHUTDOWN)
     await task
 
 

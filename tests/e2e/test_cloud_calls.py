@@ -12,24 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from dependency_injector import providers
 
 from tests.contract.fake_servers.cartesia import SECONDS_PER_WORD, CartesiaFaults
 from tests.contract.fake_servers.cloud import FakeCloud
 from tests.contract.fake_servers.deepgram import DeepgramFaults
 from tests.contract.fake_servers.groq import GroqFaults, ScriptedCompletion
-from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
-from voice_agent.adapters.clock import LoopClock
-from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.memory_line.line import InMemoryCallTransport, LineRecord
-from voice_agent.application.metering import record_usage
 from voice_agent.application.ports.errors import ProviderAuthError
-from voice_agent.application.session.call_session import CallSession, SessionPorts
-from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call, CallStatus
 from voice_agent.domain.events import DomainEvent, UsageRecorded
 from voice_agent.domain.turn import Role, Turn
-from voice_agent.domain.usage import UsageLedger
+from voice_agent.entrypoints.bootstrap.container import Container, memory_store, resolved, shut_down
 from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
 APOLOGY = SessionConfig().prompts.apology
@@ -44,6 +39,8 @@ class CloudCall:
     events: list[DomainEvent]
     usage: UsageRecorded
     line: LineRecord
+    recognizer_sockets: int
+    """Deepgram sockets the call opened (not the key check at start-up)."""
 
     @property
     def agent_turns(self) -> list[Turn]:
@@ -60,41 +57,47 @@ async def cloud() -> AsyncIterator[FakeCloud]:
         yield fake
 
 
+def cloud_container(cloud: FakeCloud, **resilience: Any) -> Container:
+    """The container on the cloud stack against the fake servers, calls at 8 kHz, kept in
+    memory."""
+    container = Container()
+    container.settings.override(providers.Object(cloud.settings(**resilience)))
+    container.call_store.override(providers.Resource(memory_store))
+    container.sample_rate.override(providers.Object(8000))
+    return container
+
+
 async def run_call(cloud: FakeCloud, scenario: dict[str, Any], **resilience: Any) -> CloudCall:
+    """One call on the container's cloud stack (against the fake servers), telephone rate.
+    The faults a test set are for its call: the stack starts up (keys checked, apology
+    rendered, Cartesia's websocket opened) on healthy servers."""
     parsed = parse_scenario({"settings": {"greeting": "Hi, how can I help?"}, **scenario})
     cloud.deepgram.transcripts.extend(parsed.script.transcripts)
     cloud.groq.replies.extend(ScriptedCompletion(r.text) for r in parsed.replies)
-    providers = cloud.providers(**resilience)
-    ledger = UsageLedger()
-    ports = providers.for_call(ledger)
-    clock = LoopClock()
-    repository = InMemoryCallRepository()
+    container = cloud_container(cloud, **resilience)
     events: list[DomainEvent] = []
     transport = InMemoryCallTransport(
         parsed.script, input_sample_rate=8000, output_sample_rate=8000
     )
-    session = CallSession(
-        transport,
-        SessionPorts(
-            stt=ports.stt,
-            llm=ports.llm,
-            tts=ports.tts,
-            vad=EnergyVoiceActivityDetector(),
-            repository=repository,
-            clock=clock,
-            canned=CannedSpeech(ports.tts),
-            sinks=[events.append],
-        ),
-        dataclasses.replace(SessionConfig(), prompts=SessionConfig().prompts),
+    faults = cloud.deepgram.faults, cloud.groq.faults, cloud.cartesia.faults
+    cloud.deepgram.faults, cloud.groq.faults, cloud.cartesia.faults = (
+        DeepgramFaults(),
+        GroqFaults(),
+        CartesiaFaults(),
     )
     try:
-        call = await session.run()
+        store = await resolved(container.call_store())
+        runner = await resolved(container.runner())
+        cloud.deepgram.faults, cloud.groq.faults, cloud.cartesia.faults = faults
+        sockets_at_start = len(cloud.deepgram.connections)
+        call = await runner.run(transport, [events.append])
     finally:
-        await transport.aclose()
-        await providers.aclose()
-    usage = await record_usage(call, ledger, providers.settings.prices.table(), repository, clock)
-    stored = await repository.get(call.id)
-    return CloudCall(call, stored, events, usage, transport.record)
+        await shut_down(container)
+    assert call is not None
+    usage = next(e for e in events if isinstance(e, UsageRecorded))
+    stored = await store.repository.get(call.id)
+    sockets = len(cloud.deepgram.connections) - sockets_at_start
+    return CloudCall(call, stored, events, usage, transport.record, sockets)
 
 
 def assert_answered_within_budget(run: CloudCall, replies: list[str]) -> None:
@@ -168,7 +171,8 @@ async def test_a_tts_error_mid_reply_falls_back_or_apologizes(cloud: FakeCloud) 
 
 
 async def test_a_tts_websocket_refused_falls_back_to_http_bytes(cloud: FakeCloud) -> None:
-    cloud.cartesia.faults = CartesiaFaults(reject_status=503, reject_count=100)
+    """Cartesia's websocket drops during the call and refuses to reconnect."""
+    cloud.cartesia.faults = CartesiaFaults(drop_after_chunks=0, reject_status=503, reject_count=100)
     run = await run_call(cloud, ONE_TURN, retry_attempts=1)
     assert_answered_within_budget(run, ["Yes, from ten to four."])
     assert cloud.cartesia.bytes_requests
@@ -211,7 +215,7 @@ async def test_a_recognizer_socket_dropped_mid_utterance_loses_no_words(
     )
     assert [t.text for t in run.caller_turns] == ["I would like to book a table for two people"]
     assert_answered_within_budget(run, ["Sure."])
-    assert len(cloud.deepgram.connections) == 2
+    assert run.recognizer_sockets == 2
 
 
 async def test_malformed_and_unknown_messages_do_not_break_the_call(cloud: FakeCloud) -> None:
@@ -219,6 +223,28 @@ async def test_malformed_and_unknown_messages_do_not_break_the_call(cloud: FakeC
     cloud.cartesia.faults = CartesiaFaults(unknown_messages=True)
     run = await run_call(cloud, ONE_TURN)
     assert_answered_within_budget(run, ["Yes, from ten to four."])
+
+
+async def test_the_apology_is_rendered_once_per_process_not_once_per_call(
+    cloud: FakeCloud,
+) -> None:
+    """Rendering it is a billed Cartesia request, and it raced each call's greeting."""
+    container = cloud_container(cloud)
+    try:
+        runner = await resolved(container.runner())
+        for _ in range(3):
+            line = InMemoryCallTransport(
+                parse_scenario({"caller": [{"hang_up": True}]}).script,
+                input_sample_rate=8000,
+                output_sample_rate=8000,
+            )
+            call = await runner.run(line)
+            assert call is not None
+            assert call.turns  # greeted
+    finally:
+        await shut_down(container)
+    rendered = [r["transcript"] for c in cloud.cartesia.connections for r in c.requests]
+    assert rendered.count(APOLOGY) == 1
 
 
 async def test_bad_credentials_fail_at_start_up(cloud: FakeCloud) -> None:

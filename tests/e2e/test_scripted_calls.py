@@ -429,7 +429,7 @@ def test_the_conversation_state_only_moves_along_legal_paths(run_call: RunCall) 
             "agent": [{"reply": LONG_REPLY}, {"reply": "Booked."}],
         }
     )
-    history = run.scripted.session._machine.history
+    history = run.scripted.started_session._machine.history
     assert history[0] is ConversationState.LISTENING
     assert history[-1] is ConversationState.ENDED
     assert ConversationState.THINKING in history

@@ -6,26 +6,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from dependency_injector import providers
 
 from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
-from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
-from voice_agent.application.metering import MeteredTextToSpeech, record_usage
-from voice_agent.application.ports.observer import EventSink
-from voice_agent.application.session.call_session import SessionPorts
+from voice_agent.adapters.turn_end.text import TextTurnEndDetector
+from voice_agent.application.metering import MeteredTextToSpeech
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.usage import UsageLedger
-from voice_agent.entrypoints.web.phone import CallPorts, WebPhone
+from voice_agent.entrypoints.bootstrap.container import CallStore, Container, resolved
+from voice_agent.entrypoints.bootstrap.settings import StackName
+from voice_agent.entrypoints.bootstrap.stacks import CallSpeech, Stack
+from voice_agent.entrypoints.web.phone import WebPhone
 
 pytestmark = pytest.mark.looptime
 
@@ -59,8 +60,9 @@ class MemorySocket:
         return [c for c in self.controls if c["type"] == kind]
 
 
-class Stack:
-    """Fake providers whose speech synthesis is metered, as on the cloud stack."""
+class MeteredFakes:
+    """Fake providers whose speech synthesis is metered, as on the cloud stack, swapped into
+    the container's stack and store."""
 
     def __init__(self) -> None:
         self.repository = InMemoryCallRepository()
@@ -68,32 +70,29 @@ class Stack:
         self.tts = FakeTextToSpeech()
         self.broken = False
 
-    def ports(self, sinks: Sequence[EventSink]) -> CallPorts:
+    def speech(self) -> CallSpeech:
         if self.broken:
             raise RuntimeError("could not open the call's providers")
         ledger = UsageLedger()
         tts = MeteredTextToSpeech(self.tts, "fake-tts", ledger)
-        clock = LoopClock()
+        return CallSpeech(ScriptedSpeechToText(), ScriptedLanguageModel(), tts, ledger)
 
-        async def finish(call: Call) -> None:
-            await record_usage(call, ledger, {}, self.repository, clock)
-
-        return CallPorts(
-            SessionPorts(
-                stt=ScriptedSpeechToText(),
-                llm=ScriptedLanguageModel(),
-                tts=tts,
-                vad=EnergyVoiceActivityDetector(),
-                repository=self.repository,
-                clock=clock,
-                canned=CannedSpeech(tts),
-                sinks=[*sinks, self.metrics],
-            ),
-            finish,
+    async def phone(self) -> WebPhone:
+        container = Container()
+        container.stack.override(
+            providers.Object(
+                Stack(
+                    StackName.FAKE,
+                    SessionConfig(),
+                    self.speech,
+                    EnergyVoiceActivityDetector(),
+                    CannedSpeech(self.tts),
+                    TextTurnEndDetector(),
+                )
+            )
         )
-
-    def phone(self) -> WebPhone:
-        return WebPhone(self.ports, SessionConfig(), "fake")
+        container.call_store.override(providers.Object(CallStore(self.repository)))
+        return WebPhone(await resolved(container.runner()), "fake", sinks=[self.metrics])
 
     async def stored(self, socket: MemorySocket) -> Call:
         call = await self.repository.get(socket.of("ready")[0]["call_id"])
@@ -105,12 +104,12 @@ class Stack:
 
 
 async def test_shutting_down_ends_calls_as_server_shutdown_with_their_usage() -> None:
-    stack = Stack()
-    phone = stack.phone()
+    stack = MeteredFakes()
+    phone = await stack.phone()
     socket = MemorySocket()
     call = asyncio.create_task(phone.handle(socket))
     await socket.greeted.wait()
-    await phone.shutdown(grace_s=5)
+    await phone.runner.shutdown(grace_s=5)
     assert call.done()
     stored = await stack.stored(socket)
     assert (stored.status, stored.end_reason) == (CallStatus.COMPLETED, EndReason.SERVER_SHUTDOWN)
@@ -124,9 +123,9 @@ async def test_shutting_down_ends_calls_as_server_shutdown_with_their_usage() ->
 
 
 async def test_a_cancelled_call_is_stored_as_cancelled_with_its_usage() -> None:
-    stack = Stack()
+    stack = MeteredFakes()
     socket = MemorySocket()
-    call = asyncio.create_task(stack.phone().handle(socket))
+    call = asyncio.create_task((await stack.phone()).handle(socket))
     await socket.greeted.wait()
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -139,20 +138,20 @@ async def test_a_cancelled_call_is_stored_as_cancelled_with_its_usage() -> None:
 
 
 async def test_a_call_that_cannot_be_set_up_is_refused_with_a_reason() -> None:
-    stack = Stack()
+    stack = MeteredFakes()
     stack.broken = True
-    phone = stack.phone()
+    phone = await stack.phone()
     socket = MemorySocket()
     assert await phone.handle(socket) is None
     assert socket.of("error") == [{"type": "error", "message": "the call could not be set up"}]
     assert socket.closed
-    assert not phone.active
+    assert not phone.runner.sessions
 
 
 async def test_a_client_that_breaks_a_limit_is_cut_off_and_stored_as_client_limit() -> None:
-    stack = Stack()
+    stack = MeteredFakes()
     socket = MemorySocket()
-    call = asyncio.create_task(stack.phone().handle(socket))
+    call = asyncio.create_task((await stack.phone()).handle(socket))
     await socket.greeted.wait()
     for _ in range(10):  # WEB_PHONE__MAX_PROTOCOL_ERRORS
         socket.incoming.put_nowait('{"type": "no such message"}')

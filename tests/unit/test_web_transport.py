@@ -14,7 +14,7 @@ import pytest
 from voice_agent.adapters.audio.signal import tone
 from voice_agent.adapters.web.limits import WebPhoneLimits
 from voice_agent.adapters.web.transport import WebSocketCallTransport
-from voice_agent.application.ports.transport import DtmfPressed
+from voice_agent.application.ports.transport import NOT_ANSWERED, DtmfPressed, LineNotAnswered
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.events import StateChanged, TurnCompleted
 from voice_agent.domain.state import ConversationState
@@ -79,9 +79,9 @@ async def line() -> AsyncIterator[tuple[WebSocketCallTransport, MemorySocket]]:
     socket = MemorySocket()
     transport = WebSocketCallTransport(socket)
     socket.client_sends({"type": "start"})
-    await transport.answer()
+    await transport.open()
     yield transport, socket
-    await transport.aclose()
+    await transport.close("ended")
 
 
 async def next_frame(transport: WebSocketCallTransport) -> AudioChunk:
@@ -129,9 +129,9 @@ async def test_a_call_must_begin_with_start() -> None:
     socket = MemorySocket()
     transport = WebSocketCallTransport(socket)
     socket.client_sends(b"\x00\x00")
-    with pytest.raises(ValueError, match="start"):
-        await transport.answer()
-    await transport.aclose()
+    with pytest.raises(LineNotAnswered, match="start"):
+        await transport.open()
+    await transport.close(NOT_ANSWERED)
     assert socket.controls[0]["type"] == "error"
     assert socket.closed
 
@@ -210,7 +210,7 @@ async def test_closing_tells_the_client_why(
     line: tuple[WebSocketCallTransport, MemorySocket],
 ) -> None:
     transport, socket = line
-    await transport.aclose(reason="caller_hung_up")
+    await transport.close("caller_hung_up")
     assert socket.controls[-1] == {"type": "ended", "reason": "caller_hung_up"}
     assert socket.closed
 
@@ -222,7 +222,7 @@ async def open_line(limits: WebPhoneLimits) -> tuple[WebSocketCallTransport, Mem
     socket = MemorySocket()
     transport = WebSocketCallTransport(socket, limits=limits)
     socket.client_sends({"type": "start"})
-    await transport.answer()
+    await transport.open()
     return transport, socket
 
 
@@ -254,16 +254,16 @@ async def test_hostile_json_is_refused_and_the_call_goes_on(
     good = tone(0.02, 16000)
     socket.client_sends(good.pcm)
     assert (await next_frame(transport)).pcm == good.pcm
-    await transport.aclose()
+    await transport.close("ended")
 
 
 async def test_hostile_json_instead_of_start_leaves_no_task_running() -> None:
     socket = MemorySocket()
     transport = WebSocketCallTransport(socket, limits=WebPhoneLimits(max_control_bytes=10**6))
     socket.client_sends(DEEP)
-    with pytest.raises(ValueError, match="nested too deeply"):
-        await transport.answer()
-    await transport.aclose()
+    with pytest.raises(LineNotAnswered, match="nested too deeply"):
+        await transport.open()
+    await transport.close(NOT_ANSWERED)
     assert socket.closed
     assert other_tasks() == set()
 
@@ -284,7 +284,7 @@ async def test_too_many_refused_messages_close_the_call() -> None:
     for _ in range(5):
         socket.client_sends({"type": "dance"})
     assert [f async for f in transport.audio_frames()] == []
-    await transport.aclose(reason="caller_hung_up")
+    await transport.close("caller_hung_up")
     errors = [c["message"] for c in socket.controls if c["type"] == "error"]
     assert len(errors) == 4
     assert errors[-1] == "3 messages refused: the call is closed"
@@ -318,7 +318,7 @@ async def test_caller_audio_faster_than_real_time_is_dropped_then_the_call_is_cl
         if transport.closed_for:
             break
     await counting
-    await transport.aclose()
+    await transport.close("ended")
     loop_seconds = asyncio.get_running_loop().time() - started
     assert transport.closed_for == "audio_too_fast"
     assert received <= 2.0 + 1.2 * loop_seconds + 0.02
@@ -373,11 +373,11 @@ async def test_a_client_that_stops_reading_ends_the_call_and_leaves_no_task() ->
     socket = DeafSocket()
     transport = WebSocketCallTransport(socket, limits=WebPhoneLimits(outgoing_frames=50))
     socket.client_sends({"type": "start"})
-    await transport.answer()
+    await transport.open()
     await transport.play(tone(5.0, 16000))
     assert [f async for f in transport.audio_frames()] == []
     assert transport.closed_for == "client_not_reading"
     async with asyncio.timeout(10):
-        await transport.aclose()
+        await transport.close("ended")
     assert socket.closed
     assert other_tasks() == set()

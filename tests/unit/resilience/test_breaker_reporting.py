@@ -5,19 +5,16 @@ import pytest
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.application.resilience import BreakerBoard
-from voice_agent.entrypoints.bootstrap.cloud import circuit_health
 from voice_agent.entrypoints.bootstrap.stack_health import circuit_probes
 from voice_agent.entrypoints.web.api.health import ComponentHealth, Health
 
 pytestmark = pytest.mark.looptime
 
 
-async def test_breaker_states_reach_health_and_metrics() -> None:
+async def test_breaker_states_reach_metrics() -> None:
     board = BreakerBoard(LoopClock(), failure_threshold=1, reset_after_s=10)
     board.breaker("cartesia").record_failure()
-    assert circuit_health(board, ["groq"]).state == "closed"
-    tts = circuit_health(board, ["cartesia", "cartesia-http"])
-    assert (tts.state, tts.providers) == ("open", ["cartesia"])
+    board.breaker("cartesia-http")
     metrics = PrometheusMetrics()
     metrics.observe_breakers(board.snapshot())
     text = metrics.exposition().decode()

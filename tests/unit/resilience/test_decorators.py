@@ -21,7 +21,6 @@ from voice_agent.application.ports.errors import (
 from voice_agent.application.ports.llm import LanguageModel, LlmEvent, TextDelta
 from voice_agent.application.ports.tts import SynthesizedAudio, SynthesizedSpan, TtsEvent
 from voice_agent.application.resilience import (
-    ApologyLanguageModel,
     BreakerState,
     CircuitBreaker,
     FallbackLanguageModel,
@@ -138,16 +137,8 @@ async def test_a_slow_primary_gives_way_to_the_fallback_within_the_budget() -> N
     assert clock.now() - started == pytest.approx(1.3, abs=0.05)
 
 
-async def test_when_every_provider_fails_the_apology_is_said() -> None:
-    chain = FallbackLanguageModel(
-        [fake(FAIL_AT_ONCE), ApologyLanguageModel("Sorry, say that again?")],
-        LoopClock(),
-        budget_s=2.0,
-    )
-    assert await text_of(chain) == "Sorry, say that again?"
-
-
-async def test_without_an_apology_link_the_last_error_is_raised() -> None:
+async def test_when_every_provider_fails_the_last_error_is_raised() -> None:
+    """The session then says the pre-rendered apology (tested with the scenarios)."""
     chain = FallbackLanguageModel([fake(FAIL_AT_ONCE)], LoopClock(), budget_s=2.0)
     with pytest.raises(ProviderUnavailable):
         await text_of(chain)

@@ -34,6 +34,8 @@ class LineRecord:
     cleared_at: list[float] = field(default_factory=list)
     hung_up_by: str | None = None
     transferred_to: str | None = None
+    closed_for: str | None = None
+    """The reason the line was closed with (the call's end reason, or `busy`)."""
     caller_speech: list[tuple[float, float]] = field(default_factory=list)
     """[start, end) of each caller utterance, in loop time."""
 
@@ -149,7 +151,13 @@ class InMemoryCallTransport:
     async def wait_ended(self) -> None:
         await self._ended.wait()
 
-    async def aclose(self) -> None:
+    async def open(self) -> None:
+        """The in-memory caller is on the line from the start."""
+
+    async def close(self, reason: str = "ended", message: str | None = None) -> None:
+        """Stop the caller and the playout; the first `reason` is kept in the record."""
+        if self.record.closed_for is None:
+            self.record.closed_for = reason
         self._end(self.record.hung_up_by or "agent")
         if self._caller_task is not None:
             self._caller_task.cancel()

@@ -31,7 +31,12 @@ from typing import Any, Protocol
 from voice_agent.adapters.audio.playout import PacedPlayout
 from voice_agent.adapters.event_channel import EventChannel
 from voice_agent.adapters.web.limits import TokenBucket, WebPhoneLimits, excerpt
-from voice_agent.application.ports.transport import DtmfPressed, TransportEvent
+from voice_agent.application.ports.transport import (
+    NOT_ANSWERED,
+    DtmfPressed,
+    LineNotAnswered,
+    TransportEvent,
+)
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.events import (
     CallerInterrupted,
@@ -74,9 +79,13 @@ class WebSocketCallTransport:
         *,
         frame_s: float = 0.02,
         limits: WebPhoneLimits = WebPhoneLimits(),  # noqa: B008 (frozen, shared safely)
+        start_timeout_s: float = 10.0,
     ) -> None:
         self._socket = socket
         self._limits = limits
+        self._start_timeout_s = start_timeout_s
+        self._answered = False
+        self._closed = False
         self._audio: EventChannel[AudioChunk] = EventChannel(max_items=500)
         """Caller audio; if the engine stalls, the oldest frames go (about 10 s kept)."""
         self._events: EventChannel[TransportEvent] = EventChannel()
@@ -99,35 +108,42 @@ class WebSocketCallTransport:
         self._writer: asyncio.Task[None] | None = None
 
     # -- call set-up -----------------------------------------------------------------
-    def open(self) -> None:
-        """Start sending to the client (`answer` does; before refusing a connection too)."""
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write(), name="phone-writer")
-
-    async def answer(self, *, timeout_s: float = 10.0) -> None:
-        """Wait for the client's `{"type": "start"}`; raises `ProtocolError` (after telling
-        the client why) or `TimeoutError` if it does not come."""
-        self.open()
-        async with asyncio.timeout(timeout_s):
-            while True:
-                message = await self._socket.receive()
-                if message is None:
-                    raise ConnectionError("the client left before starting the call")
-                try:
-                    if (
-                        isinstance(message, str)
-                        and _control(message, self._limits.max_control_bytes).get("type") == "start"
-                    ):
-                        break
-                    raise ProtocolError('send {"type": "start"} before anything else')
-                except ProtocolError as error:
-                    self.send({"type": "error", "message": str(error)})
-                    raise
+    async def open(self) -> None:
+        """Wait for the client's `{"type": "start"}` (at most `start_timeout_s`); raises
+        `LineNotAnswered` after telling the client why it did not come."""
+        self._start_writer()
+        try:
+            async with asyncio.timeout(self._start_timeout_s):
+                await self._wait_for_start()
+        except TimeoutError:
+            self.send({"type": "error", "message": f"no start within {self._start_timeout_s:g} s"})
+            raise LineNotAnswered(f"no start within {self._start_timeout_s:g} s") from None
         now = asyncio.get_running_loop().time()
         limits = self._limits
         self._audio_budget = TokenBucket(limits.realtime_factor, limits.audio_burst_s, now)
         self._dtmf_budget = TokenBucket(limits.dtmf_per_second, limits.dtmf_burst, now)
         self._reader = asyncio.create_task(self._read(), name="phone-reader")
+        self._answered = True
+
+    async def _wait_for_start(self) -> None:
+        while True:
+            message = await self._socket.receive()
+            if message is None:
+                raise LineNotAnswered("the client left before starting the call")
+            try:
+                if (
+                    isinstance(message, str)
+                    and _control(message, self._limits.max_control_bytes).get("type") == "start"
+                ):
+                    return
+                raise ProtocolError('send {"type": "start"} before anything else')
+            except ProtocolError as error:
+                self.send({"type": "error", "message": str(error)})
+                raise LineNotAnswered(str(error)) from None
+
+    def _start_writer(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="phone-writer")
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a JSON control message for the client (sent in order with the audio)."""
@@ -138,20 +154,27 @@ class WebSocketCallTransport:
         for message in client_messages(event):
             self.send(message)
 
-    async def aclose(self, reason: str | None = None) -> None:
-        """Tell the client the call ended (the limit it broke, if it broke one), flush what
-        is queued (for at most `flush_timeout_s`), close the socket. No task outlives it."""
+    async def close(self, reason: str, message: str | None = None) -> None:
+        """Tell the client why the line closed (`message` as an error first, when given; the
+        limit it broke instead of `reason`, if it broke one; no `ended` for a line never
+        answered: the client was told why), flush what is queued (for at most
+        `flush_timeout_s`), close the socket. No task outlives it."""
+        if self._closed:
+            return
+        self._closed = True
+        self._start_writer()
         self._end(self.hung_up_by or "agent")
         await self._playout.aclose()
-        reason = self.closed_for or reason
-        if reason is not None:
-            self.send({"type": "ended", "reason": reason})
-        if self._writer is not None:
-            with contextlib.suppress(asyncio.QueueFull):
-                self._outgoing.put_nowait(None)
-            await asyncio.wait({self._writer}, timeout=self._limits.flush_timeout_s)
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
+        if message is not None:
+            self.send({"type": "error", "message": message})
+        if self._answered or reason != NOT_ANSWERED:
+            self.send({"type": "ended", "reason": self.closed_for or reason})
+        with contextlib.suppress(asyncio.QueueFull):
+            self._outgoing.put_nowait(None)
+        assert self._writer is not None
+        await asyncio.wait({self._writer}, timeout=self._limits.flush_timeout_s)
+        self._writer.cancel()
+        await asyncio.gather(self._writer, return_exceptions=True)
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)

@@ -17,13 +17,34 @@ class DtmfPressed:
 TransportEvent = DtmfPressed
 
 
+NOT_ANSWERED = "not_answered"
+"""The reason a line is closed with when `open` failed."""
+
+
+class LineNotAnswered(ConnectionError):
+    """The line could not be answered: the caller left, or never started the call, or broke
+    the line's protocol while it was being answered (the caller has been told which)."""
+
+
 class CallTransport(Protocol):
-    """One connected call.
+    """One call's line: `open` answers it, `close` releases it; in between, the call.
 
     Agent audio is queued by `play()` and played out in real time by the transport; the
     engine learns what the caller has heard from `played_seconds`, which counts agent audio
     actually played out (not merely queued) since the call began.
     """
+
+    async def open(self) -> None:
+        """Answer the line; returns once the caller is connected and audio can flow.
+        Raises `LineNotAnswered` if that does not happen (within the line's own timeout)."""
+        ...
+
+    async def close(self, reason: str, message: str | None = None) -> None:
+        """Release the line, answered or not: tell the caller's side why (`reason`: the
+        call's end reason, or why the line was refused, e.g. `busy`; `message`: a sentence
+        for a person, when there is one), stop playout and every task of the line.
+        Idempotent; the first reason given is the one the caller's side gets."""
+        ...
 
     @property
     def caller_number(self) -> str | None: ...

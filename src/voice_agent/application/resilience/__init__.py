@@ -14,7 +14,6 @@ from voice_agent.application.resilience.decorators import (
     ResilientTextToSpeech,
 )
 from voice_agent.application.resilience.fallback import (
-    ApologyLanguageModel,
     FallbackLanguageModel,
     FallbackSpeechToText,
     FallbackTextToSpeech,
@@ -23,7 +22,6 @@ from voice_agent.application.resilience.guard import StageGuard
 from voice_agent.application.resilience.retry import NoRetry, RetryPolicy
 
 __all__ = [
-    "ApologyLanguageModel",
     "BreakerBoard",
     "BreakerSnapshot",
     "BreakerState",

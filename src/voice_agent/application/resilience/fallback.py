@@ -1,8 +1,7 @@
 """Fallback chains: the first provider that produces output within the turn's budget
-answers (e.g. Groq -> local llama.cpp, Cartesia -> Piper, Deepgram -> Whisper). Each link
+answers (the cloud stack chains Cartesia's websocket -> Cartesia's HTTP endpoint). Each link
 is usually a `Resilient*` decorator, whose breaker makes a dead primary cost nothing.
-When every link fails the last error is raised and the engine plays the canned apology;
-`ApologyLanguageModel` can end an LLM chain instead, so the apology is a normal reply."""
+When every link fails the last error is raised and the engine plays the canned apology."""
 
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ from voice_agent.application.ports.llm import (
     LanguageModel,
     LlmCapabilities,
     LlmEvent,
-    TextDelta,
     ToolSpec,
 )
 from voice_agent.application.ports.stt import SpeechToText, SpeechToTextSession, SttCapabilities
@@ -131,23 +129,6 @@ class FallbackSpeechToText:
                 error = exc
         assert error is not None
         raise error
-
-
-class ApologyLanguageModel:
-    """The last link of an LLM chain: says `apology` (so the caller hears it, the turn is
-    stored with it, and the call goes on)."""
-
-    def __init__(self, apology: str) -> None:
-        self._apology = apology
-
-    @property
-    def capabilities(self) -> LlmCapabilities:
-        return LlmCapabilities(tool_calls=True)
-
-    async def stream(
-        self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] = ()
-    ) -> AsyncIterator[LlmEvent]:
-        yield TextDelta(self._apology)
 
 
 def _llm_opener(

@@ -1,13 +1,12 @@
-"""The cloud stack: Deepgram + Groq + Cartesia adapters behind the resilience decorators
-(breakers per provider, retries within the budget, fallback chains) and, per call, the
-usage meters. Local fallbacks (llama.cpp, Piper, Whisper) are appended by the composition
-root when that stack is installed: `fallbacks=` takes them."""
+"""The cloud providers: Deepgram + Groq + Cartesia adapters behind the resilience decorators
+(breakers per provider, retries within the budget) and, per call, the usage meters. The
+only fallback is Cartesia's HTTP endpoint behind its websocket; when a whole stage fails,
+the caller hears the pre-rendered apology (see docs/architecture.md)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from voice_agent.adapters.cartesia import CartesiaSettings, CartesiaTextToSpeech
 from voice_agent.adapters.deepgram import DeepgramSettings, DeepgramSpeechToText
@@ -23,9 +22,7 @@ from voice_agent.application.ports.llm import LanguageModel
 from voice_agent.application.ports.stt import SpeechToText
 from voice_agent.application.ports.tts import TextToSpeech
 from voice_agent.application.resilience import (
-    ApologyLanguageModel,
     BreakerBoard,
-    BreakerState,
     FallbackLanguageModel,
     FallbackSpeechToText,
     FallbackTextToSpeech,
@@ -52,13 +49,6 @@ class CallProviders:
 
 
 @dataclass
-class LocalFallbacks:
-    stt: Sequence[tuple[str, SpeechToText]] = ()
-    llm: Sequence[tuple[str, LanguageModel]] = ()
-    tts: Sequence[tuple[str, TextToSpeech]] = ()
-
-
-@dataclass
 class CloudProviders:
     """Built once per process; `for_call` wraps them for one call."""
 
@@ -69,7 +59,6 @@ class CloudProviders:
     cartesia: CartesiaTextToSpeech
     cartesia_http: CartesiaTextToSpeech | None
     board: BreakerBoard
-    fallbacks: LocalFallbacks = field(default_factory=LocalFallbacks)
 
     async def verify(self) -> None:
         """Check every provider's credentials at start-up (`ProviderAuthError` on a bad
@@ -87,19 +76,18 @@ class CloudProviders:
         chains `for_call` builds)."""
         tts = ["cartesia", *(["cartesia-http"] if self.cartesia_http is not None else [])]
         return {
-            "stt": ["deepgram", *(name for name, _ in self.fallbacks.stt)],
-            "llm": ["groq", *(name for name, _ in self.fallbacks.llm)],
-            "tts": [*tts, *(name for name, _ in self.fallbacks.tts)],
+            "stt": ["deepgram"],
+            "llm": ["groq"],
+            "tts": tts,
         }
 
-    def for_call(self, ledger: UsageLedger, *, apology: str | None = None) -> CallProviders:
+    def for_call(self, ledger: UsageLedger) -> CallProviders:
         r = self.settings.resilience
-        stt_links = [("deepgram", self.deepgram), *self.fallbacks.stt]
-        llm_links = [("groq", self.groq), *self.fallbacks.llm]
+        stt_links: list[tuple[str, SpeechToText]] = [("deepgram", self.deepgram)]
+        llm_links: list[tuple[str, LanguageModel]] = [("groq", self.groq)]
         tts_links: list[tuple[str, TextToSpeech]] = [("cartesia", self.cartesia)]
         if self.cartesia_http is not None:
             tts_links.append(("cartesia-http", self.cartesia_http))
-        tts_links.extend(self.fallbacks.tts)
         stt_budget = LatencyBudget(r.stt_open_budget_s)
         # A link followed by others keeps part of the chain's budget for them.
         llm_budget = LatencyBudget(r.llm_budget_s * PRIMARY_SHARE, r.llm_attempt_s)
@@ -110,8 +98,6 @@ class CloudProviders:
             )
             for name, m in llm_links
         ]
-        if apology is not None:
-            llms.append(ApologyLanguageModel(apology))
         return CallProviders(
             stt=FallbackSpeechToText(
                 [
@@ -150,9 +136,7 @@ class CloudProviders:
         )
 
 
-def build_cloud_providers(
-    settings: Settings, clock: Clock, fallbacks: LocalFallbacks | None = None
-) -> CloudProviders:
+def build_cloud_providers(settings: Settings, clock: Clock) -> CloudProviders:
     deepgram_key, groq_key, cartesia_key = (
         settings.deepgram_api_key,
         settings.groq_api_key,
@@ -200,28 +184,8 @@ def build_cloud_providers(
         board=BreakerBoard(
             clock, failure_threshold=r.breaker_failures, reset_after_s=r.breaker_reset_s
         ),
-        fallbacks=fallbacks or LocalFallbacks(),
     )
 
 
 def _http_mode(settings: CartesiaSettings) -> CartesiaSettings:
     return replace(settings, use_websocket=False)
-
-
-def circuit_health(board: BreakerBoard, providers: Sequence[str]) -> CircuitHealth:
-    """For `/health`: the worst breaker state among a stage's providers (open: the stage
-    runs on its fallback or apologizes)."""
-    states = {board.breaker(p).state for p in providers}
-    for state, verdict in (
-        (BreakerState.OPEN, "open"),
-        (BreakerState.HALF_OPEN, "half_open"),
-    ):
-        if state in states:
-            return CircuitHealth(verdict, [p for p in providers if board.breaker(p).state is state])
-    return CircuitHealth("closed", [])
-
-
-@dataclass(frozen=True, slots=True)
-class CircuitHealth:
-    state: str
-    providers: list[str]

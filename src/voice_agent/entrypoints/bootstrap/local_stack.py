@@ -3,14 +3,14 @@ process (with progress on stderr) and shared by every call."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.local.llama import LlamaCppLanguageModel
 from voice_agent.adapters.local.piper import PiperTextToSpeech
 from voice_agent.adapters.local.silero import SileroVoiceActivityDetector
@@ -19,13 +19,13 @@ from voice_agent.adapters.local.whisper import WhisperSpeechToText
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.adapters.turn_end.combined import CombinedTurnEndDetector
 from voice_agent.adapters.turn_end.text import TextTurnEndDetector
-from voice_agent.application.ports.observer import EventSink
-from voice_agent.application.ports.repository import CallRepository
+from voice_agent.adapters.web.transport import SAMPLE_RATE
 from voice_agent.application.ports.turn_end import TurnEndDetector
-from voice_agent.application.session.call_session import SessionPorts
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
-from voice_agent.entrypoints.bootstrap.store import storage_retry
+from voice_agent.entrypoints.bootstrap.settings import StackName
+from voice_agent.entrypoints.bootstrap.stack_health import worker_probe
+from voice_agent.entrypoints.bootstrap.stacks import CallSpeech, Stack
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
@@ -82,6 +82,24 @@ class LocalModels:
         for line in (config.prompts.greeting, config.prompts.apology):
             await self.canned.prepare(line, sample_rate)
 
+    async def stack(
+        self, config: SessionConfig, turn_end: TurnEndDetector, sample_rate: int = SAMPLE_RATE
+    ) -> Stack:
+        """The models as a stack, warmed for calls at `sample_rate`."""
+        self.turn_end = turn_end
+        tuned = self.tune(config)
+        await self.warm(tuned, sample_rate)
+        speech = CallSpeech(self.stt, self.llm, self.tts)
+        return Stack(
+            StackName.LOCAL,
+            tuned,
+            lambda: speech,
+            self.vad,
+            self.canned,
+            turn_end,
+            probes={stage: worker_probe(w.status) for stage, w in self.workers().items()},
+        )
+
     def workers(self) -> dict[str, ModelWorker]:
         """Each stage's model thread (Silero runs inline, on the event loop), and Smart
         Turn's when the end-of-turn detector uses it."""
@@ -93,19 +111,11 @@ class LocalModels:
             workers["turn_end"] = detector.worker
         return workers
 
-    def ports_factory(
-        self, repository: CallRepository, sinks: Sequence[EventSink] = ()
-    ) -> SessionPorts:
-        """One call's ports: the shared models, a fresh clock and the call's sinks."""
-        return SessionPorts(
-            stt=self.stt,
-            llm=self.llm,
-            tts=self.tts,
-            vad=self.vad,
-            repository=repository,
-            clock=LoopClock(),
-            canned=self.canned,
-            sinks=sinks,
-            turn_end=self.turn_end,
-            storage_retry=storage_retry(),
-        )
+
+async def local_stack(
+    config: SessionConfig, turn_end: TurnEndDetector, sample_rate: int = SAMPLE_RATE
+) -> AsyncIterator[Stack]:
+    """The container's `local` stack: the models loaded (in a thread), shared by every
+    call."""
+    models = await asyncio.to_thread(LocalModels.load)
+    yield await models.stack(config, turn_end, sample_rate)

@@ -11,16 +11,16 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.observability.logging import CallLogContext, configure_logging
 from voice_agent.adapters.sqlalchemy import Database, SchemaBehindError
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import Call
-from voice_agent.entrypoints.bootstrap.container import Container
+from voice_agent.entrypoints.bootstrap.container import Container, resolved, shut_down
 
 if TYPE_CHECKING:
     from voice_agent.entrypoints.scripted.file_call import FileCall as FileCallResult
-from voice_agent.entrypoints.bootstrap.store import call_store_on_own_loop, open_call_store
-from voice_agent.entrypoints.bootstrap.turn_end import turn_end_detector
+from voice_agent.entrypoints.bootstrap.store import call_store_on_own_loop
 from voice_agent.entrypoints.scripted.report import call_as_json, call_as_text
 from voice_agent.entrypoints.scripted.runner import build_scripted_call, run_fast_forwarded
 from voice_agent.entrypoints.scripted.scenario import Scenario, ScenarioError, load_scenario
@@ -48,7 +48,7 @@ def _call(args: argparse.Namespace) -> int:
         store: contextlib.AbstractContextManager[CallRepository] = (
             call_store_on_own_loop(container.settings().database_url)
             if args.store
-            else contextlib.nullcontext(container.repository())
+            else contextlib.nullcontext(InMemoryCallRepository())
         )
         with store as repository:
             call = run(lambda: _run_scripted(scenario, container, repository))
@@ -66,18 +66,13 @@ def _print_call(call: Call, *, as_json: bool) -> None:
 def _file_call(args: argparse.Namespace) -> int:
     """A WAV caller on the local stack, in real time; the agent's side to `--out`."""
     from voice_agent.adapters.audio.wav import BadWavFile, write_wav
-    from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
     from voice_agent.entrypoints.scripted.file_call import (
         NoSpeechInFile,
         caller_utterances,
+        file_call_container,
         run_file_call,
     )
 
-    if args.stack != "local":
-        print(
-            f"voice-agent call: CALLER.wav runs on --stack local, not {args.stack}", file=sys.stderr
-        )
-        return 2
     container = Container()
     wav = Path(args.wav)
     if not wav.is_file():
@@ -88,21 +83,15 @@ def _file_call(args: argparse.Namespace) -> int:
     except (BadWavFile, NoSpeechInFile) as error:
         print(f"voice-agent call: {error}", file=sys.stderr)
         return 2
-    models = LocalModels.load()
-    models.turn_end = turn_end_detector(container.settings())
+    container = file_call_container(container, store=args.store)
 
     async def main() -> FileCallResult:
-        database: Database | None = None
-        repository: CallRepository = container.repository()
-        if args.store:
-            database, repository = await open_call_store(container.settings().database_url)
         try:
             return await run_file_call(
-                utterances, models, container.session_config(), repository, (CallLogContext(),)
+                utterances, await resolved(container.runner()), [CallLogContext()]
             )
         finally:
-            if database is not None:
-                await database.dispose()
+            await shut_down(container)
 
     try:
         result = asyncio.run(main())

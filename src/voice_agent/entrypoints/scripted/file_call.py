@@ -7,15 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dependency_injector import providers
+
 from voice_agent.adapters.audio.wav import read_wav, split_utterances
-from voice_agent.adapters.memory_line.wav_caller import WavCallerTransport
+from voice_agent.adapters.memory_line.wav_caller import RATE, WavCallerTransport
+from voice_agent.application.call_runner import CallRunner
 from voice_agent.application.ports.observer import EventSink
-from voice_agent.application.ports.repository import CallRepository
-from voice_agent.application.session.call_session import CallSession
-from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import Call
-from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
+from voice_agent.entrypoints.bootstrap.container import Container, memory_store
+from voice_agent.entrypoints.bootstrap.settings import StackName
+from voice_agent.entrypoints.bootstrap.stack import StackChoice
 
 
 @dataclass(slots=True)
@@ -37,19 +39,24 @@ def caller_utterances(wav: Path) -> list[AudioChunk]:
     return utterances
 
 
+def file_call_container(container: Container, *, store: bool) -> Container:
+    """`container` set for a recorded caller: the local stack at the recording's rate, the
+    call kept in memory unless `store` (then in DATABASE_URL)."""
+    container.stack_choice.override(
+        providers.Object(StackChoice(StackName.LOCAL, "a recorded caller runs on the local stack"))
+    )
+    container.sample_rate.override(providers.Object(RATE))
+    if not store:
+        container.call_store.override(providers.Resource(memory_store))
+    return container
+
+
 async def run_file_call(
-    utterances: Sequence[AudioChunk],
-    models: LocalModels,
-    config: SessionConfig,
-    repository: CallRepository,
-    sinks: tuple[EventSink, ...] = (),
+    utterances: Sequence[AudioChunk], runner: CallRunner, sinks: Sequence[EventSink] = ()
 ) -> FileCall:
+    """The recorded caller's call, run by `runner` (on the local stack, in real time)."""
     transport = WavCallerTransport(utterances)
-    config = models.tune(config)
-    await models.warm(config, transport.output_sample_rate)
-    session = CallSession(transport, models.ports_factory(repository, sinks), config)
-    try:
-        call = await session.run()
-    finally:
-        await transport.aclose()
+    call = await runner.run(transport, sinks)
+    if call is None:
+        raise RuntimeError("the call could not be set up (see the log)")
     return FileCall(call, transport)

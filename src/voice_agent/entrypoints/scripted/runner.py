@@ -3,30 +3,30 @@ what the end-to-end tests and benchmarks drive."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import looptime
 
 from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
-from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
 from voice_agent.adapters.memory_line.line import InMemoryCallTransport
 from voice_agent.adapters.turn_end.text import TextTurnEndDetector
+from voice_agent.application.call_runner import CallPorts, CallRunner
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.ports.turn_end import TurnEndDetector
-from voice_agent.application.session.call_session import CallSession, SessionPorts
+from voice_agent.application.session.call_session import CallSession
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call
-from voice_agent.entrypoints.bootstrap.store import storage_retry
+from voice_agent.entrypoints.bootstrap.settings import StackName
+from voice_agent.entrypoints.bootstrap.stacks import CallSpeech, Stack, call_ports
 from voice_agent.entrypoints.scripted.scenario import Scenario
 
 T = TypeVar("T")
@@ -36,18 +36,41 @@ T = TypeVar("T")
 class ScriptedCall:
     """A call ready to run, with every fake exposed for inspection afterwards."""
 
-    session: CallSession
     transport: InMemoryCallTransport
     stt: ScriptedSpeechToText
     llm: ScriptedLanguageModel
     tts: FakeTextToSpeech
     repository: CallRepository
+    config: SessionConfig
+    opened: CallPorts
+    session: CallSession | None = None
+    """Set once the call has started."""
 
     async def run(self) -> Call:
-        try:
-            return await self.session.run()
-        finally:
-            await self.transport.aclose()
+        """Run the call through a `CallRunner`, as every call runs."""
+
+        async def ports(sinks: Sequence[EventSink]) -> CallPorts:
+            return self.opened
+
+        call = await CallRunner(ports, self.config, max_calls=1).run(
+            self.transport, started=self._started
+        )
+        if call is None:
+            raise RuntimeError("the scripted call could not be set up (see the log)")
+        return call
+
+    @property
+    def started_session(self) -> CallSession:
+        if self.session is None:
+            raise RuntimeError("the scripted call has not started")
+        return self.session
+
+    @property
+    def call(self) -> Call:
+        return self.started_session.call
+
+    def _started(self, session: CallSession) -> None:
+        self.session = session
 
 
 def build_scripted_call(
@@ -70,20 +93,33 @@ def build_scripted_call(
     llm = ScriptedLanguageModel(scenario.replies, settings=scenario.llm_settings())
     tts = FakeTextToSpeech(scenario.tts_settings())
     repository = repository or InMemoryCallRepository()
-    ports = SessionPorts(
-        stt=stt,
-        llm=llm,
-        tts=tts,
-        vad=EnergyVoiceActivityDetector(),
-        repository=repository,
-        clock=LoopClock(),
-        canned=CannedSpeech(tts),
-        sinks=sinks,
-        storage_retry=storage_retry(),
-        turn_end=turn_end or TextTurnEndDetector(),
+    stack = scripted_stack(
+        _config(scenario, base or SessionConfig()), CallSpeech(stt, llm, tts), turn_end
     )
-    session = CallSession(transport, ports, _config(scenario, base or SessionConfig()))
-    return ScriptedCall(session, transport, stt, llm, tts, repository)
+    opened = call_ports(stack, repository, sinks)
+    return ScriptedCall(transport, stt, llm, tts, repository, stack.config, opened)
+
+
+def scripted_stack(
+    config: SessionConfig, speech: CallSpeech, turn_end: TurnEndDetector | None = None
+) -> Stack:
+    """A stack of fakes for scripted calls (one call: `speech` is that call's)."""
+    return Stack(
+        StackName.FAKE,
+        config,
+        lambda: speech,
+        EnergyVoiceActivityDetector(),
+        CannedSpeech(speech.tts),
+        turn_end or TextTurnEndDetector(),
+        web_phone=False,
+    )
+
+
+async def fake_stack(config: SessionConfig) -> AsyncIterator[Stack]:
+    """The container's `fake` stack: scripted fakes with nothing scripted (a scenario gives
+    each call its own, see `build_scripted_call`)."""
+    tts = FakeTextToSpeech()
+    yield scripted_stack(config, CallSpeech(ScriptedSpeechToText(), ScriptedLanguageModel(), tts))
 
 
 def _config(scenario: Scenario, base: SessionConfig) -> SessionConfig:
@@ -111,20 +147,3 @@ def run_fast_forwarded(main: Callable[[], Awaitable[T]]) -> T:
         return loop.run_until_complete(main())
     finally:
         loop.close()
-
-
-def run_scenario(
-    scenario: Scenario,
-    *,
-    realtime: bool = False,
-    base: SessionConfig | None = None,
-    repository: CallRepository | None = None,
-) -> ScriptedCall:
-    """Run the call; `realtime` uses the wall clock (e.g. to watch a database fill)."""
-
-    async def main() -> ScriptedCall:
-        scripted = build_scripted_call(scenario, base=base, repository=repository)
-        await scripted.run()
-        return scripted
-
-    return asyncio.run(main()) if realtime else run_fast_forwarded(main)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from dependency_injector import providers
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -21,17 +20,10 @@ from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.adapters.sqlalchemy import Database
 from voice_agent.adapters.web.limits import WebPhoneLimits, excerpt
 from voice_agent.adapters.web.starlette_socket import StarletteSocket
-from voice_agent.adapters.web.transport import MAX_FRAME_BYTES, SAMPLE_RATE
-from voice_agent.application.ports.observer import EventSink
-from voice_agent.application.ports.repository import CallRepository
-from voice_agent.application.resilience import BreakerSnapshot
-from voice_agent.application.session.config import SessionConfig
-from voice_agent.entrypoints.bootstrap.container import session_config
-from voice_agent.entrypoints.bootstrap.settings import Settings, StackName, WebPhoneSettings
-from voice_agent.entrypoints.bootstrap.stack import StackChoice, choose_stack
-from voice_agent.entrypoints.bootstrap.stack_health import circuit_probes, worker_probe
-from voice_agent.entrypoints.bootstrap.store import open_call_store
-from voice_agent.entrypoints.bootstrap.turn_end import turn_end_detector
+from voice_agent.adapters.web.transport import MAX_FRAME_BYTES
+from voice_agent.entrypoints.bootstrap.container import Container, resolved, shut_down
+from voice_agent.entrypoints.bootstrap.settings import Settings, WebPhoneSettings
+from voice_agent.entrypoints.bootstrap.stack import StackChoice
 from voice_agent.entrypoints.web.api import ApiDependencies, create_app
 from voice_agent.entrypoints.web.api.health import ComponentHealth, Health, HealthChecker, Probe
 from voice_agent.entrypoints.web.guard import (
@@ -41,7 +33,7 @@ from voice_agent.entrypoints.web.guard import (
     WebPhoneGate,
     bearer,
 )
-from voice_agent.entrypoints.web.phone import CallPorts, WebPhone
+from voice_agent.entrypoints.web.phone import WebPhone
 
 STATIC = Path(__file__).parent / "static"
 POLICY_VIOLATION = 1008
@@ -146,12 +138,14 @@ def web_phone_gate(settings: Settings, *, public: bool) -> WebPhoneGate:
 
 
 def health_checker(
-    database: Database, stack: StackChoice, stages: Mapping[str, Probe] | None = None
+    database: Database | None, stack: StackChoice, stages: Mapping[str, Probe] | None = None
 ) -> HealthChecker:
     """`stages`: the loaded stack's probes for stt, llm and tts (breakers on the cloud stack,
     model workers on the local one); without them (the fake stack) they report its name."""
 
     async def database_probe() -> ComponentHealth:
+        if database is None:
+            return ComponentHealth(Health.HEALTHY, "in memory")
         await database.ping()
         return ComponentHealth(Health.HEALTHY, "reachable")
 
@@ -168,58 +162,14 @@ def health_checker(
     return HealthChecker(probes)
 
 
-StackPorts = Callable[[CallRepository, Sequence[EventSink]], CallPorts]
-
-
-async def _nothing_to_close() -> None:
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedStack:
-    ports: StackPorts
-    config: SessionConfig
-    close: Callable[[], Awaitable[None]] = _nothing_to_close
-    probes: Mapping[str, Probe] = field(default_factory=dict)
-    """`/health` probes of the stack's stages, from its breakers or model workers."""
-    breakers: Callable[[], Iterable[BreakerSnapshot]] | None = None
-    """The process's circuit breakers, for `/metrics`."""
-
-
-async def load_stack(settings: Settings, stack: StackChoice) -> LoadedStack | None:
-    """Load the models the stack runs on (once per process); None if the web phone cannot
-    run on it."""
-    if stack.name is StackName.LOCAL:
-        from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
-
-        models = await asyncio.to_thread(LocalModels.load)
-        models.turn_end = turn_end_detector(settings)
-        config = LocalModels.tune(session_config(settings))
-        await models.warm(config, SAMPLE_RATE)
-        return LoadedStack(
-            lambda repo, sinks: CallPorts(models.ports_factory(repo, sinks)),
-            config,
-            probes={stage: worker_probe(w.status) for stage, w in models.workers().items()},
-        )
-    if stack.name is StackName.CLOUD:
-        from voice_agent.entrypoints.bootstrap.cloud_phone import load_cloud_stack
-
-        cloud = await load_cloud_stack(settings)
-        return LoadedStack(
-            cloud.ports,
-            session_config(settings),
-            cloud.close,
-            probes=circuit_probes(cloud.board, cloud.stages),
-            breakers=cloud.board.snapshot,
-        )
-    return None
-
-
-def create_server_app(settings: Settings | None = None, *, public: bool = False) -> FastAPI:
+def create_server_app(
+    settings: Settings | None = None, *, public: bool = False, container: Container | None = None
+) -> FastAPI:
     """The app uvicorn serves: opens the call store at start-up (refusing a schema that is
     behind, closing calls a dead process left active), loads the stack's models, and at
-    shutdown ends the calls in progress (`server_shutdown`), then closes the store.
-    `public`: bound to a non-loopback address (callers need a token).
+    shutdown ends the calls in progress (`server_shutdown`), then closes the stack and the
+    store. `public`: bound to a non-loopback address (callers need a token). The wiring
+    comes from `container` (a new `Container` by default), with `settings` in it.
 
     `app.state.end_calls()` ends every call in progress at once: `run_server` calls it on
     SIGTERM, before uvicorn closes the WebSockets."""
@@ -228,56 +178,49 @@ def create_server_app(settings: Settings | None = None, *, public: bool = False)
     except ValidationError as error:
         raise SystemExit(f"invalid configuration: {error}") from error
     gate = web_phone_gate(settings, public=public)
-    stack = choose_stack(settings)
+    container = container or Container()
+    container.settings.override(providers.Object(settings))
+    stack_choice = container.stack_choice()
     metrics = PrometheusMetrics()
     phone: WebPhone | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal phone
-        database, repository = await open_call_store(settings.database_url)
-        loaded = await load_stack(settings, stack)
-        if loaded is not None and loaded.breakers is not None:
-            metrics.watch_breakers(loaded.breakers)
-        if loaded is not None:
-            ports = loaded.ports
-
-            def call_ports(sinks: Sequence[EventSink]) -> CallPorts:
-                return ports(repository, [*sinks, metrics])
-
-            phone = WebPhone(
-                call_ports,
-                loaded.config,
-                stack.name.value,
-                max_calls=settings.web_phone_max_calls,
-                max_pending=settings.web_phone.max_pending_starts,
-                start_timeout_s=settings.web_phone.start_timeout_s,
-                limits=web_phone_limits(settings.web_phone),
-            )
-        api = create_app(
-            ApiDependencies(
-                repository=repository,
-                metrics=metrics,
-                health=health_checker(database, stack, loaded.probes if loaded else None),
-                config_status=lambda: config_status(settings, stack),
-                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-            )
-        )
-        app.mount("/", api)
         try:
+            store = await resolved(container.call_store())
+            stack = await resolved(container.stack())
+            if stack.breakers is not None:
+                metrics.watch_breakers(stack.breakers)
+            if stack.web_phone:
+                phone = WebPhone(
+                    await resolved(container.runner()),
+                    stack.name.value,
+                    limits=web_phone_limits(settings.web_phone),
+                    start_timeout_s=settings.web_phone.start_timeout_s,
+                    sinks=[metrics],
+                )
+            api = create_app(
+                ApiDependencies(
+                    repository=store.repository,
+                    metrics=metrics,
+                    health=health_checker(store.database, stack_choice, stack.probes),
+                    config_status=lambda: config_status(settings, stack_choice),
+                    api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+                )
+            )
+            app.mount("/", api)
             yield
         finally:
             try:
                 if phone is not None:
-                    await phone.shutdown(settings.shutdown_grace_s)
+                    await phone.runner.shutdown(settings.shutdown_grace_s)
             finally:
-                if loaded is not None:
-                    await loaded.close()
-                await database.dispose()
+                await shut_down(container)
 
     def end_calls() -> None:
         if phone is not None:
-            phone.end_calls()
+            phone.runner.end_calls()
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.end_calls = end_calls
@@ -319,7 +262,10 @@ def create_server_app(settings: Settings | None = None, *, public: bool = False)
         await websocket.accept(subprotocol=gate.subprotocol(websocket.headers))
         if phone is None:
             await websocket.send_json(
-                {"type": "error", "message": f"the {stack.name.value} stack has no web phone"}
+                {
+                    "type": "error",
+                    "message": f"the {stack_choice.name.value} stack has no web phone",
+                }
             )
             await websocket.close()
             return
