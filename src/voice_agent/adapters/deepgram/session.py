@@ -58,7 +58,6 @@ class DeepgramSession:
         self._tasks: list[asyncio.Task[None]] = []
         self.audio_seconds = 0.0
         """Audio sent for recognition (at the provider's rate), for usage accounting."""
-        self.reconnects = 0
 
     async def start(self) -> None:
         self._socket = await self._connector.connect(self._stack)
@@ -199,7 +198,6 @@ class DeepgramSession:
                 if not error.retryable:
                     break
                 continue
-            self.reconnects += 1
             self._connected.set()
             return True
         await self._stack.aclose()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from voice_agent.adapters.audio.playout import PacedPlayout
-from voice_agent.adapters.audio.signal import rms, tone
+from voice_agent.adapters.audio.signal import tone
 from voice_agent.adapters.memory_line.caller import CallerAction, CallerScript
 from voice_agent.application.ports.transport import DtmfPressed, TransportEvent
 from voice_agent.domain.audio import AudioChunk
@@ -36,10 +36,6 @@ class LineRecord:
     transferred_to: str | None = None
     caller_speech: list[tuple[float, float]] = field(default_factory=list)
     """[start, end) of each caller utterance, in loop time."""
-
-    @property
-    def agent_audio_seconds(self) -> float:
-        return sum(chunk.duration for _, chunk in self.played if rms(chunk) > 0)
 
 
 class InMemoryCallTransport:
@@ -145,9 +141,6 @@ class InMemoryCallTransport:
     @property
     def ended(self) -> bool:
         return self._ended.is_set()
-
-    async def wait_ended(self) -> None:
-        await self._ended.wait()
 
     async def aclose(self) -> None:
         self._end(self.record.hung_up_by or "agent")
