@@ -28,12 +28,13 @@ from voice_agent.application.session.call_session import CallSession, SessionPor
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call, CallStatus
-from voice_agent.domain.events import DomainEvent, UsageRecorded
+from voice_agent.domain.events import DomainEvent, ProviderFailed, UsageRecorded
 from voice_agent.domain.turn import Role, Turn
 from voice_agent.domain.usage import UsageLedger
 from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
 APOLOGY = SessionConfig().prompts.apology
+GREETING = SessionConfig().prompts.greeting
 BUDGET_MS = 2500
 """Silence the caller may hear after speaking: endpointing + LLM budget + TTS first byte."""
 
@@ -157,15 +158,25 @@ async def test_a_slow_first_token_beyond_the_budget_gets_the_apology(cloud: Fake
     assert_answered_within_budget(run, [APOLOGY])
 
 
-async def test_a_tts_error_mid_reply_falls_back_or_apologizes(cloud: FakeCloud) -> None:
-    cloud.cartesia.faults = CartesiaFaults(error_after_chunks=1)
+async def test_a_tts_error_mid_reply_is_followed_by_the_apology(cloud: FakeCloud) -> None:
+    """Cartesia fails the reply after its first word: no link retries or replaces audio the
+    caller already heard, so the pre-rendered apology follows that word."""
+    cloud.cartesia.faults = CartesiaFaults(error_after_chunks=1, error_on_text="Yes, from ten")
     run = await run_call(cloud, ONE_TURN)
-    answers = run.agent_turns[1:]
-    assert len(answers) == 1
-    assert answers[0].latency.e2e_ms is not None
-    assert answers[0].latency.e2e_ms < BUDGET_MS
+    [answer] = run.agent_turns[1:]
+    assert answer.text.startswith("Yes,")
+    assert answer.text.endswith(APOLOGY)
+    assert answer.latency.e2e_ms is not None
+    assert answer.latency.e2e_ms < BUDGET_MS
+    words_heard = len(GREETING.split()) + 1 + len(APOLOGY.split())
+    voiced_s = sum(chunk.duration for _, chunk in run.line.played if rms(chunk) > 0)
+    assert voiced_s == pytest.approx(words_heard * SECONDS_PER_WORD, abs=0.05)
+    assert [(e.stage, e.provider) for e in run.events if isinstance(e, ProviderFailed)] == [
+        ("tts", "cartesia")
+    ]
+    assert not cloud.cartesia.bytes_requests
     assert run.stored is not None
-    assert len(run.stored.turns) == len(run.call.turns)
+    assert [t.text for t in run.stored.turns] == [t.text for t in run.call.turns]
 
 
 async def test_a_tts_websocket_refused_falls_back_to_http_bytes(cloud: FakeCloud) -> None:
