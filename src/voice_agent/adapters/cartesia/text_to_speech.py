@@ -21,6 +21,7 @@ from voice_agent.adapters.cartesia.errors import provider_error
 from voice_agent.adapters.cartesia.settings import CartesiaSettings
 from voice_agent.adapters.cartesia.stream import ContextStream
 from voice_agent.application.ports.tts import (
+    SpanDetail,
     SynthesizedAudio,
     SynthesizedSpan,
     TtsCapabilities,
@@ -45,7 +46,9 @@ class CartesiaTextToSpeech:
 
     @property
     def capabilities(self) -> TtsCapabilities:
-        return TtsCapabilities(streaming_input=True, word_timings=self._settings.use_websocket)
+        return TtsCapabilities(
+            spans=SpanDetail.WORD if self._settings.use_websocket else SpanDetail.PHRASE
+        )
 
     async def verify(self) -> None:
         """Open the websocket (or, in HTTP mode, synthesize one word): bad credentials fail
