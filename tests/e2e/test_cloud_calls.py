@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fake_servers.cartesia import SECONDS_PER_WORD, CartesiaFaults
+from fake_servers.cloud import FakeCloud
+from fake_servers.deepgram import DeepgramFaults
+from fake_servers.groq import GroqFaults, ScriptedCompletion
 
-from tests.contract.fake_servers.cartesia import SECONDS_PER_WORD, CartesiaFaults
-from tests.contract.fake_servers.cloud import FakeCloud
-from tests.contract.fake_servers.deepgram import DeepgramFaults
-from tests.contract.fake_servers.groq import GroqFaults, ScriptedCompletion
 from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
 from voice_agent.adapters.audio.signal import rms
 from voice_agent.adapters.clock import LoopClock

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.contract.fake_servers.base import LoopbackServer, abort
+from fake_servers.base import LoopbackServer, abort
 from voice_agent.adapters.audio.signal import tone
 
 SECONDS_PER_WORD = 0.2
