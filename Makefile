@@ -79,14 +79,14 @@ run: setup
 	$(BIN)/voice-agent serve
 
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench fake_servers
+	$(BIN)/ruff format --check src tests bench fake_servers
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: setup
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench fake_servers
+	$(BIN)/ruff check --fix src tests bench fake_servers
 
 test: setup system-deps lint
 	$(BIN)/pytest

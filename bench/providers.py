@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 
-from tests.contract.fake_servers.cloud import FakeCloud
+from fake_servers.cloud import FakeCloud
 
 from bench.common import percentile
 from voice_agent.adapters.audio.signal import tone

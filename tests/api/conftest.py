@@ -8,8 +8,8 @@ import pytest
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.application.ports.repository import CallRepository
+from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health, HealthChecker
 from voice_agent.entrypoints.web.api import ApiDependencies, create_app
-from voice_agent.entrypoints.web.api.health import ComponentHealth, Health, HealthChecker
 
 API_KEY = "test-key-0123456789"
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.domain.call import CallStatus, EndReason
 from voice_agent.domain.events import CallEnded, CallerInterrupted, CallStarted, TurnCompleted
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
-from voice_agent.entrypoints.web.api.health import ComponentHealth, Health, HealthChecker
+from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health, HealthChecker
 
 
 async def test_health_reports_each_component(client: httpx.AsyncClient) -> None:

@@ -15,8 +15,8 @@ from tests.api.conftest import API_KEY
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.domain.call import Call
+from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health, HealthChecker
 from voice_agent.entrypoints.web.api import ApiDependencies, create_app
-from voice_agent.entrypoints.web.api.health import ComponentHealth, Health, HealthChecker
 
 
 async def _ok() -> ComponentHealth:

@@ -12,8 +12,12 @@ from importlib.metadata import distribution
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import pytest
+
 from voice_agent.adapters.local.cpu_features import PORTABLE_FEATURES, compiled_features
 from voice_agent.adapters.local.llama import system_info
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 

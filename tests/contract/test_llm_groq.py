@@ -8,8 +8,8 @@ from collections import deque
 from collections.abc import AsyncIterator
 
 import pytest
+from fake_servers.groq import FakeGroqServer, GroqFaults, ScriptedCompletion
 
-from tests.contract.fake_servers.groq import FakeGroqServer, GroqFaults, ScriptedCompletion
 from tests.contract.llm_contract import (
     END_CALL,
     PROMPT,

@@ -11,6 +11,8 @@ from voice_agent.adapters.local.llama import LlamaCppLanguageModel, SamplingSett
 from voice_agent.application.ports.llm import LlmEvent, TextDelta, UsageReport
 from voice_agent.domain.history import ChatMessage, MessageRole
 
+pytestmark = pytest.mark.slow
+
 SYSTEM = ChatMessage(MessageRole.SYSTEM, "You are a polite receptionist. Answer in one sentence.")
 
 

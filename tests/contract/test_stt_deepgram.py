@@ -10,8 +10,8 @@ from contextlib import AsyncExitStack
 import pytest
 from deepgram.listen.v1.socket_client import AsyncV1SocketClient
 from deepgram.listen.v1.types.listen_v1results import ListenV1Results
+from fake_servers.deepgram import DeepgramFaults, FakeDeepgramServer
 
-from tests.contract.fake_servers.deepgram import DeepgramFaults, FakeDeepgramServer
 from tests.contract.helpers import collect_until, push_frames
 from tests.contract.stt_contract import SpeechToTextContract
 from voice_agent.adapters.audio.signal import tone

@@ -8,6 +8,8 @@ from voice_agent.adapters.local.whisper import WhisperSession, WhisperSpeechToTe
 from voice_agent.application.ports.stt import FinalTranscript, UtteranceEnded
 from voice_agent.domain.audio import AudioChunk
 
+pytestmark = pytest.mark.slow
+
 
 @cache
 def _whisper() -> WhisperSpeechToText:

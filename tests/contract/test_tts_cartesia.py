@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any
 
 import pytest
+from fake_servers.cartesia import CartesiaFaults, FakeCartesiaServer
 
-from tests.contract.fake_servers.cartesia import CartesiaFaults, FakeCartesiaServer
 from tests.contract.tts_contract import LONG, SHORT, TextToSpeechContract
 from voice_agent.adapters.cartesia import CartesiaSettings, CartesiaTextToSpeech
 from voice_agent.application.ports.errors import (

@@ -5,6 +5,8 @@ from tests.contract.vad_contract import VoiceActivityDetectorContract
 from voice_agent.adapters.local.silero import SileroVoiceActivityDetector
 from voice_agent.domain.audio import AudioChunk
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="session")
 def speech() -> AudioChunk:

@@ -13,21 +13,23 @@ from typing import Any
 
 import pytest
 from dependency_injector import providers
+from fake_servers.cartesia import SECONDS_PER_WORD, CartesiaFaults
+from fake_servers.cloud import FakeCloud
+from fake_servers.deepgram import DeepgramFaults
+from fake_servers.groq import GroqFaults, ScriptedCompletion
 
-from tests.contract.fake_servers.cartesia import SECONDS_PER_WORD, CartesiaFaults
-from tests.contract.fake_servers.cloud import FakeCloud
-from tests.contract.fake_servers.deepgram import DeepgramFaults
-from tests.contract.fake_servers.groq import GroqFaults, ScriptedCompletion
+from voice_agent.adapters.audio.signal import rms
 from voice_agent.adapters.memory_line.line import InMemoryCallTransport, LineRecord
 from voice_agent.application.ports.errors import ProviderAuthError
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call, CallStatus
-from voice_agent.domain.events import DomainEvent, UsageRecorded
+from voice_agent.domain.events import DomainEvent, ProviderFailed, UsageRecorded
 from voice_agent.domain.turn import Role, Turn
 from voice_agent.entrypoints.bootstrap.container import Container, memory_store, resolved, shut_down
 from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
 APOLOGY = SessionConfig().prompts.apology
+GREETING = SessionConfig().prompts.greeting
 BUDGET_MS = 2500
 """Silence the caller may hear after speaking: endpointing + LLM budget + TTS first byte."""
 
@@ -159,15 +161,25 @@ async def test_a_slow_first_token_beyond_the_budget_gets_the_apology(cloud: Fake
     assert_answered_within_budget(run, [APOLOGY])
 
 
-async def test_a_tts_error_mid_reply_falls_back_or_apologizes(cloud: FakeCloud) -> None:
-    cloud.cartesia.faults = CartesiaFaults(error_after_chunks=1)
+async def test_a_tts_error_mid_reply_is_followed_by_the_apology(cloud: FakeCloud) -> None:
+    """Cartesia fails the reply after its first word: no link retries or replaces audio the
+    caller already heard, so the pre-rendered apology follows that word."""
+    cloud.cartesia.faults = CartesiaFaults(error_after_chunks=1, error_on_text="Yes, from ten")
     run = await run_call(cloud, ONE_TURN)
-    answers = run.agent_turns[1:]
-    assert len(answers) == 1
-    assert answers[0].latency.e2e_ms is not None
-    assert answers[0].latency.e2e_ms < BUDGET_MS
+    [answer] = run.agent_turns[1:]
+    assert answer.text.startswith("Yes,")
+    assert answer.text.endswith(APOLOGY)
+    assert answer.latency.e2e_ms is not None
+    assert answer.latency.e2e_ms < BUDGET_MS
+    words_heard = len(GREETING.split()) + 1 + len(APOLOGY.split())
+    voiced_s = sum(chunk.duration for _, chunk in run.line.played if rms(chunk) > 0)
+    assert voiced_s == pytest.approx(words_heard * SECONDS_PER_WORD, abs=0.05)
+    assert [(e.stage, e.provider) for e in run.events if isinstance(e, ProviderFailed)] == [
+        ("tts", "cartesia")
+    ]
+    assert not cloud.cartesia.bytes_requests
     assert run.stored is not None
-    assert len(run.stored.turns) == len(run.call.turns)
+    assert [t.text for t in run.stored.turns] == [t.text for t in run.call.turns]
 
 
 async def test_a_tts_websocket_refused_falls_back_to_http_bytes(cloud: FakeCloud) -> None:
@@ -199,7 +211,8 @@ async def test_a_tts_fallback_after_the_first_audio_timeout_speaks_the_whole_rep
     assert [r["transcript"] for r in cloud.cartesia.bytes_requests][-3:] == sentences
     spoken = " ".join(t.text for t in run.agent_turns)
     heard_s = len(spoken.split()) * SECONDS_PER_WORD
-    assert run.line.agent_audio_seconds == pytest.approx(heard_s, abs=0.05)
+    voiced_s = sum(chunk.duration for _, chunk in run.line.played if rms(chunk) > 0)
+    assert voiced_s == pytest.approx(heard_s, abs=0.05)
 
 
 async def test_a_recognizer_socket_dropped_mid_utterance_loses_no_words(

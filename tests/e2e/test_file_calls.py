@@ -10,10 +10,13 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.contract.local_models import spoken
 from voice_agent.adapters.audio.wav import read_wav, write_wav
 from voice_agent.domain.audio import AudioChunk
+
+pytestmark = pytest.mark.slow
 
 VOICE_AGENT = Path(sys.executable).parent / "voice-agent"
 QUESTIONS = ["Hello, are you open on Saturday?", "How much does a check-up cost?"]

@@ -9,8 +9,12 @@ import signal
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.agent_server import agent_server
 from tests.phone_client import agent_turns, phone_call
+
+pytestmark = pytest.mark.slow
 
 EXIT_TIMEOUT_S = 30
 

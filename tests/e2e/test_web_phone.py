@@ -16,6 +16,8 @@ from tests.agent_server import AgentServer, agent_server
 from tests.contract.local_models import spoken
 from tests.phone_client import WAIT_S, PhoneClient, agent_turns, phone_call
 
+pytestmark = pytest.mark.slow
+
 API_KEY = "web-phone-test-key"
 
 

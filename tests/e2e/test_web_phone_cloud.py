@@ -14,10 +14,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 import uvicorn
+from fake_servers.cloud import FakeCloud
+from fake_servers.groq import ScriptedCompletion
 
 from tests.agent_server import free_port
-from tests.contract.fake_servers.cloud import FakeCloud
-from tests.contract.fake_servers.groq import ScriptedCompletion
 from tests.contract.local_models import spoken
 from tests.phone_client import agent_turns, phone_call
 from voice_agent.adapters.sqlalchemy import Database
@@ -25,6 +25,8 @@ from voice_agent.application.session.config import SessionConfig
 from voice_agent.entrypoints.bootstrap.settings import Settings
 from voice_agent.entrypoints.bootstrap.store import open_call_store
 from voice_agent.entrypoints.web.app import create_server_app
+
+pytestmark = pytest.mark.slow
 
 APOLOGY = SessionConfig().prompts.apology
 

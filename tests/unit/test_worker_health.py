@@ -2,8 +2,8 @@ import asyncio
 import threading
 
 from voice_agent.adapters.local.worker import ModelWorker, WorkerStatus
+from voice_agent.entrypoints.bootstrap.health import Health
 from voice_agent.entrypoints.bootstrap.stack_health import worker_health, worker_probe
-from voice_agent.entrypoints.web.api.health import Health
 
 
 async def test_a_model_worker_reports_its_queue_and_whether_it_runs() -> None:

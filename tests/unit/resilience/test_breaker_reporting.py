@@ -5,8 +5,8 @@ import pytest
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.application.resilience import BreakerBoard
+from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health
 from voice_agent.entrypoints.bootstrap.stack_health import circuit_probes
-from voice_agent.entrypoints.web.api.health import ComponentHealth, Health
 
 pytestmark = pytest.mark.looptime
 

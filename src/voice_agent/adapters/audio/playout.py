@@ -53,12 +53,6 @@ class PacedPlayout:
         """`callback(True)` when audio starts going out after a pause, `False` when it stops."""
         self._on_state.append(callback)
 
-    @property
-    def queued_seconds(self) -> float:
-        return (len(self._frames) * self._frame_bytes + len(self._partial)) / (
-            self.sample_rate * BYTES_PER_SAMPLE
-        )
-
     def play(self, chunk: AudioChunk) -> None:
         if chunk.sample_rate != self.sample_rate:
             raise ValueError(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from cartesia import AsyncCartesia
@@ -19,8 +18,10 @@ from cartesia import AsyncCartesia
 from voice_agent.adapters.audio.signal import StreamResampler
 from voice_agent.adapters.cartesia.connection import SharedConnection
 from voice_agent.adapters.cartesia.errors import provider_error
+from voice_agent.adapters.cartesia.settings import CartesiaSettings
 from voice_agent.adapters.cartesia.stream import ContextStream
 from voice_agent.application.ports.tts import (
+    SpanDetail,
     SynthesizedAudio,
     SynthesizedSpan,
     TtsCapabilities,
@@ -29,30 +30,6 @@ from voice_agent.application.ports.tts import (
 from voice_agent.domain.audio import AudioChunk
 
 NATIVE_RATES = frozenset({8000, 16000, 22050, 24000, 44100, 48000})
-
-
-@dataclass(frozen=True, slots=True)
-class CartesiaSettings:
-    api_key: str
-    voice_id: str = "6ccbfb76-1fc6-48f7-b71d-91ac6298247b"
-    base_url: str = "https://api.cartesia.ai"
-    websocket_url: str | None = None
-    """Defaults to `base_url` with the wss scheme; set it for a local ws:// server."""
-    model_id: str = "sonic-3"
-    language: str = "en"
-    fallback_rate: int = 24000
-    """Rate asked of Cartesia when the caller's rate is not one it produces (then resampled)."""
-    connect_timeout_s: float = 3.0
-    http_timeout_s: float = 6.0
-    stall_timeout_s: float = 2.5
-    """A websocket reply owing audio (text sent since its last chunk, or all text sent and
-    no `done` yet) that gets no chunk for this long fails with `ProviderTimeout`."""
-    use_websocket: bool = True
-
-    def __repr__(self) -> str:
-        return (
-            f"CartesiaSettings(base_url={self.base_url!r}, voice_id={self.voice_id!r}, api_key=***)"
-        )
 
 
 class CartesiaTextToSpeech:
@@ -69,7 +46,9 @@ class CartesiaTextToSpeech:
 
     @property
     def capabilities(self) -> TtsCapabilities:
-        return TtsCapabilities(streaming_input=True, word_timings=self._settings.use_websocket)
+        return TtsCapabilities(
+            spans=SpanDetail.WORD if self._settings.use_websocket else SpanDetail.PHRASE
+        )
 
     async def verify(self) -> None:
         """Open the websocket (or, in HTTP mode, synthesize one word): bad credentials fail

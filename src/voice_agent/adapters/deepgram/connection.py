@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
 
 from deepgram import AsyncDeepgramClient
 from deepgram.listen.v1.socket_client import AsyncV1SocketClient
 
 from voice_agent.adapters.deepgram.errors import provider_error
-
-if TYPE_CHECKING:
-    from voice_agent.adapters.deepgram.speech_to_text import DeepgramSettings
+from voice_agent.adapters.deepgram.settings import DeepgramSettings
 
 
 class DeepgramConnector:

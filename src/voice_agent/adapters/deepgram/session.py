@@ -14,7 +14,6 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
 
 from deepgram.listen.v1.socket_client import AsyncV1SocketClient
 from deepgram.listen.v1.types.listen_v1error import ListenV1Error
@@ -25,6 +24,7 @@ from deepgram.listen.v1.types.listen_v1utterance_end import ListenV1UtteranceEnd
 from voice_agent.adapters.audio.signal import StreamResampler
 from voice_agent.adapters.deepgram.connection import DeepgramConnector
 from voice_agent.adapters.deepgram.errors import PROVIDER, provider_error
+from voice_agent.adapters.deepgram.settings import DeepgramSettings
 from voice_agent.application.ports.errors import ProviderError, ProviderUnavailable
 from voice_agent.application.ports.stt import (
     FinalTranscript,
@@ -34,9 +34,6 @@ from voice_agent.application.ports.stt import (
     UtteranceEnded,
 )
 from voice_agent.domain.audio import AudioChunk
-
-if TYPE_CHECKING:
-    from voice_agent.adapters.deepgram.speech_to_text import DeepgramSettings
 
 log = logging.getLogger(__name__)
 _END = object()
@@ -61,7 +58,6 @@ class DeepgramSession:
         self._tasks: list[asyncio.Task[None]] = []
         self.audio_seconds = 0.0
         """Audio sent for recognition (at the provider's rate), for usage accounting."""
-        self.reconnects = 0
 
     async def start(self) -> None:
         self._socket = await self._connector.connect(self._stack)
@@ -202,7 +198,6 @@ class DeepgramSession:
                 if not error.retryable:
                     break
                 continue
-            self.reconnects += 1
             self._connected.set()
             return True
         await self._stack.aclose()

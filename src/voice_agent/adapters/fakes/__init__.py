@@ -1,4 +1,6 @@
-"""Fakes: real, in-memory implementations of every port with knobs for latency and failure.
+"""Fakes: real, in-memory implementations of the provider ports (speech to text, language
+model, text to speech) and of the call repository, with knobs for latency and failure.
 
-They are what end-to-end tests and `voice-agent call --script` run on.
+They are what end-to-end tests and `voice-agent call --script` run on (over the in-memory
+line of `adapters/memory_line`).
 """

@@ -51,7 +51,7 @@ class ScriptedSpeechToText:
 
     @property
     def capabilities(self) -> SttCapabilities:
-        return SttCapabilities(streaming=True, interim_results=True, endpointing=True)
+        return SttCapabilities()
 
     async def open_session(self) -> ScriptedSttSession:
         if self.settings.fail_on_open:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from voice_agent.adapters.audio.signal import tone
 from voice_agent.application.ports.errors import ProviderUnavailable
 from voice_agent.application.ports.tts import (
+    SpanDetail,
     SynthesizedAudio,
     SynthesizedSpan,
     TtsCapabilities,
@@ -43,7 +44,9 @@ class FakeTextToSpeech:
 
     @property
     def capabilities(self) -> TtsCapabilities:
-        return TtsCapabilities(streaming_input=True, word_timings=self.settings.word_timings)
+        return TtsCapabilities(
+            spans=SpanDetail.WORD if self.settings.word_timings else SpanDetail.PHRASE
+        )
 
     async def synthesize(
         self, text: AsyncIterable[str], *, sample_rate: int

@@ -16,6 +16,7 @@ import httpx
 from groq.types.chat import ChatCompletionChunk
 
 from voice_agent.adapters.groq.errors import PROVIDER, provider_error
+from voice_agent.adapters.groq.settings import GroqSettings
 from voice_agent.application.ports.errors import ProviderError
 from voice_agent.application.ports.llm import (
     LlmCapabilities,
@@ -26,23 +27,6 @@ from voice_agent.application.ports.llm import (
     UsageReport,
 )
 from voice_agent.domain.history import ChatMessage
-
-
-@dataclass(frozen=True, slots=True)
-class GroqSettings:
-    api_key: str
-    base_url: str = "https://api.groq.com"
-    """Host root; any OpenAI-compatible server whose API lives under `/openai/v1` works."""
-    model: str = "llama-3.3-70b-versatile"
-    temperature: float = 0.6
-    max_tokens: int = 250
-    connect_timeout_s: float = 1.5
-    read_timeout_s: float = 4.0
-    """Longest silence allowed between two bytes of the stream (the first one included)."""
-    tool_calls: bool = True
-
-    def __repr__(self) -> str:
-        return f"GroqSettings(base_url={self.base_url!r}, model={self.model!r}, api_key=***)"
 
 
 @dataclass

@@ -20,6 +20,7 @@ from voice_agent.adapters.audio.signal import StreamResampler
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.application.ports.errors import ProviderUnavailable
 from voice_agent.application.ports.tts import (
+    SpanDetail,
     SynthesizedAudio,
     SynthesizedSpan,
     TtsCapabilities,
@@ -70,7 +71,7 @@ class PiperTextToSpeech:
 
     @property
     def capabilities(self) -> TtsCapabilities:
-        return TtsCapabilities(streaming_input=True, word_timings=False)
+        return TtsCapabilities(spans=SpanDetail.PHRASE)
 
     async def synthesize(
         self, text: AsyncIterable[str], *, sample_rate: int

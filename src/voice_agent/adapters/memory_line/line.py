@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from voice_agent.adapters.audio.playout import PacedPlayout
-from voice_agent.adapters.audio.signal import rms, tone
+from voice_agent.adapters.audio.signal import tone
 from voice_agent.adapters.memory_line.caller import CallerAction, CallerScript
 from voice_agent.application.ports.transport import DtmfPressed, TransportEvent
 from voice_agent.domain.audio import AudioChunk
@@ -38,10 +38,6 @@ class LineRecord:
     """The reason the line was closed with (the call's end reason, or `busy`)."""
     caller_speech: list[tuple[float, float]] = field(default_factory=list)
     """[start, end) of each caller utterance, in loop time."""
-
-    @property
-    def agent_audio_seconds(self) -> float:
-        return sum(chunk.duration for _, chunk in self.played if rms(chunk) > 0)
 
 
 class InMemoryCallTransport:
@@ -147,9 +143,6 @@ class InMemoryCallTransport:
     @property
     def ended(self) -> bool:
         return self._ended.is_set()
-
-    async def wait_ended(self) -> None:
-        await self._ended.wait()
 
     async def open(self) -> None:
         """The in-memory caller is on the line from the start."""

@@ -23,11 +23,6 @@ class SchemaBehindError(RuntimeError):
     """The database schema is older than this code."""
 
 
-def sync_url(url: str) -> str:
-    """The same database for alembic's synchronous connection."""
-    return str(make_url(url).set(drivername=make_url(url).get_backend_name()))
-
-
 class Database:
     """Owns the async engine. `url` is an SQLAlchemy URL with an async driver
     (sqlite+aiosqlite:///data/voice_agent.db, postgresql+asyncpg://...)."""

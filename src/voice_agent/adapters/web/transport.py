@@ -94,10 +94,10 @@ class WebSocketCallTransport:
         self._ended = asyncio.Event()
         self.hung_up_by: str | None = None
         self.closed_for: str | None = None
+        """Why the transport itself ended the call (a limit the client broke), if it did."""
         self.on_limit_broken: Callable[[str], None] | None = None
         """Told the limit's name when the client breaks one and the call is cut off (the
         web phone ends the call as `client_limit`), before the line reports the hang-up."""
-        """Why the transport itself ended the call (a limit the client broke), if it did."""
         self.rejected_messages = 0
         self.dropped_audio_s = 0.0
         """Caller audio dropped for arriving faster than real time."""

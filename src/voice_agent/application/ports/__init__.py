@@ -37,6 +37,7 @@ from voice_agent.application.ports.transport import (
     TransportEvent,
 )
 from voice_agent.application.ports.tts import (
+    SpanDetail,
     SynthesizedAudio,
     SynthesizedSpan,
     TextToSpeech,
@@ -67,6 +68,7 @@ __all__ = [
     "ProviderError",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "SpanDetail",
     "SpeechStarted",
     "SpeechToText",
     "SpeechToTextSession",

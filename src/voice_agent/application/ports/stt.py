@@ -11,12 +11,8 @@ from voice_agent.domain.audio import AudioChunk
 
 @dataclass(frozen=True, slots=True)
 class SttCapabilities:
-    """What an STT adapter can do, as data (the engine adapts to it)."""
+    """What an STT adapter works with, as data."""
 
-    streaming: bool = True
-    interim_results: bool = True
-    endpointing: bool = True
-    """Emits `FinalTranscript(speech_final=True)` / `UtteranceEnded` on its own."""
     sample_rate: int = 16000
     """The rate the provider works at; `push_audio` accepts any rate and resamples."""
 

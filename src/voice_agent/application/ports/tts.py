@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from voice_agent.domain.audio import AudioChunk
 
 
+class SpanDetail(Enum):
+    """Which `SynthesizedSpan`s a synthesizer emits; the heard text of a cut-off reply is
+    only as precise as its spans."""
+
+    NONE = "none"
+    """No spans: the text is spread evenly over the reply's audio."""
+    PHRASE = "phrase"
+    """One span per text piece it was given."""
+    WORD = "word"
+    """One span per word (provider word timestamps)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TtsCapabilities:
-    streaming_input: bool = True
-    """Accepts text piece by piece within one reply (one provider context per reply)."""
-    word_timings: bool = False
-    """Emits a `SynthesizedSpan` per word; otherwise spans are whole pieces of text, or none."""
+    spans: SpanDetail = SpanDetail.NONE
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,7 +102,7 @@ async def memory_store() -> AsyncIterator[CallStore]:
 # The stacks are imported when selected: the local one needs the model libraries, the cloud
 # one the provider SDKs, and a process loads only what it runs.
 async def _fake_stack(config: SessionConfig) -> AsyncIterator[Stack]:
-    from voice_agent.entrypoints.scripted.runner import fake_stack
+    from voice_agent.entrypoints.bootstrap.fake_stack import fake_stack
 
     async for stack in fake_stack(config):
         yield stack

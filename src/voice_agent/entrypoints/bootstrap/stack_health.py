@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from voice_agent.adapters.local.worker import WorkerStatus
 from voice_agent.application.resilience import BreakerBoard, BreakerSnapshot, BreakerState
-from voice_agent.entrypoints.web.api.health import ComponentHealth, Health, Probe
+from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health, Probe
 
 SLOW_JOB_S = 10.0
 """A model job running this long means the worker is stuck or the machine overloaded."""

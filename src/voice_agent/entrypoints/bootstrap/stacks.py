@@ -32,9 +32,9 @@ from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call
 from voice_agent.domain.usage import Prices, UsageLedger
+from voice_agent.entrypoints.bootstrap.health import Probe
 from voice_agent.entrypoints.bootstrap.settings import StackName
 from voice_agent.entrypoints.bootstrap.store import storage_retry
-from voice_agent.entrypoints.web.api.health import Probe
 
 
 @dataclass(frozen=True, slots=True)

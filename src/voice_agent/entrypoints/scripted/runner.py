@@ -4,29 +4,26 @@ what the end-to-end tests and benchmarks drive."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import looptime
 
-from voice_agent.adapters.audio.energy_vad import EnergyVoiceActivityDetector
 from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
 from voice_agent.adapters.memory_line.line import InMemoryCallTransport
-from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.application.call_runner import CallPorts, CallRunner
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.session.call_session import CallSession
-from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call
-from voice_agent.entrypoints.bootstrap.settings import StackName
-from voice_agent.entrypoints.bootstrap.stacks import CallSpeech, Stack, call_ports
+from voice_agent.entrypoints.bootstrap.fake_stack import scripted_stack
+from voice_agent.entrypoints.bootstrap.stacks import CallSpeech, call_ports
 from voice_agent.entrypoints.scripted.scenario import Scenario
 
 T = TypeVar("T")
@@ -98,28 +95,6 @@ def build_scripted_call(
     )
     opened = call_ports(stack, repository, sinks)
     return ScriptedCall(transport, stt, llm, tts, repository, stack.config, opened)
-
-
-def scripted_stack(
-    config: SessionConfig, speech: CallSpeech, turn_end: TurnEndDetector | None = None
-) -> Stack:
-    """A stack of fakes for scripted calls (one call: `speech` is that call's)."""
-    return Stack(
-        StackName.FAKE,
-        config,
-        lambda: speech,
-        EnergyVoiceActivityDetector(),
-        CannedSpeech(speech.tts),
-        turn_end or TextTurnEndDetector(),
-        web_phone=False,
-    )
-
-
-async def fake_stack(config: SessionConfig) -> AsyncIterator[Stack]:
-    """The container's `fake` stack: scripted fakes with nothing scripted (a scenario gives
-    each call its own, see `build_scripted_call`)."""
-    tts = FakeTextToSpeech()
-    yield scripted_stack(config, CallSpeech(ScriptedSpeechToText(), ScriptedLanguageModel(), tts))
 
 
 def _config(scenario: Scenario, base: SessionConfig) -> SessionConfig:

@@ -22,10 +22,10 @@ from voice_agent.adapters.web.limits import WebPhoneLimits, excerpt
 from voice_agent.adapters.web.starlette_socket import StarletteSocket
 from voice_agent.adapters.web.transport import MAX_FRAME_BYTES
 from voice_agent.entrypoints.bootstrap.container import Container, resolved, shut_down
+from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health, HealthChecker, Probe
 from voice_agent.entrypoints.bootstrap.settings import Settings, WebPhoneSettings
 from voice_agent.entrypoints.bootstrap.stack import StackChoice
 from voice_agent.entrypoints.web.api import ApiDependencies, create_app
-from voice_agent.entrypoints.web.api.health import ComponentHealth, Health, HealthChecker, Probe
 from voice_agent.entrypoints.web.guard import (
     TOKEN_TTL_S,
     CallTokens,

@@ -18,7 +18,7 @@ from voice_agent.adapters.observability.metrics import CONTENT_TYPE, PrometheusM
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import CallStatus
 from voice_agent.domain.events import CallerInterrupted
-from voice_agent.entrypoints.web.api.health import Health, HealthChecker
+from voice_agent.entrypoints.bootstrap.health import Health, HealthChecker
 from voice_agent.entrypoints.web.api.schemas import (
     CallDetail,
     CallList,

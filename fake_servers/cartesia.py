@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.contract.fake_servers.base import LoopbackServer, abort
+from fake_servers.base import LoopbackServer, abort
 from voice_agent.adapters.audio.signal import tone
 
 SECONDS_PER_WORD = 0.2
@@ -32,6 +32,8 @@ class CartesiaFaults:
     first_chunk_delay_s: float = 0.0
     error_after_chunks: int | None = None
     """Answer a context with an `error` message after this many chunks (once)."""
+    error_on_text: str | None = None
+    """Only text containing this fails with `error_after_chunks` (None: any text)."""
     drop_after_chunks: int | None = None
     """Abort the TCP connection after this many chunks (once)."""
     stall_after_chunks: int | None = None
@@ -165,7 +167,9 @@ class FakeCartesiaServer(LoopbackServer):
                 faults.drop_after_chunks = None
                 abort(request)
                 return False
-            if context.chunks == faults.error_after_chunks:
+            if context.chunks == faults.error_after_chunks and (
+                faults.error_on_text is None or faults.error_on_text in data["transcript"]
+            ):
                 faults.error_after_chunks = None
                 await _send(ws, _error(context_id, 500, "synthesis failed"))
                 return True

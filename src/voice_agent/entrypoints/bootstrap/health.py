@@ -1,4 +1,5 @@
-"""Component health with cached probes, so `/health` stays cheap under load."""
+"""Component health with cached probes, so `/health` stays cheap under load (the stacks
+give their probes, the API serves them)."""
 
 from __future__ import annotations
 

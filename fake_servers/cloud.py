@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from tests.contract.fake_servers.cartesia import FakeCartesiaServer
-from tests.contract.fake_servers.deepgram import FakeDeepgramServer
-from tests.contract.fake_servers.groq import FakeGroqServer
+from fake_servers.cartesia import FakeCartesiaServer
+from fake_servers.deepgram import FakeDeepgramServer
+from fake_servers.groq import FakeGroqServer
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.entrypoints.bootstrap.cloud import CloudProviders, build_cloud_providers
 from voice_agent.entrypoints.bootstrap.cloud_settings import CloudSettings, ResilienceSettings

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
-from tests.contract.fake_servers.base import LoopbackServer, abort
+from fake_servers.base import LoopbackServer, abort
 from voice_agent.adapters.audio.signal import rms
 from voice_agent.domain.audio import AudioChunk
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.contract.fake_servers.base import LoopbackServer
+from fake_servers.base import LoopbackServer
 
 MODEL = "llama-3.3-70b-versatile"
 

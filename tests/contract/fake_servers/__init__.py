@@ -1,4 +1,0 @@
-"""Local servers on 127.0.0.1 (ephemeral ports) that speak the exact wire protocols of
-Deepgram, Groq and Cartesia (see shared/docs/provider-protocols.md), scriptable and with
-fault-injection knobs. The contract suites, the end-to-end tests and `python -m bench
-providers` run the real adapters (on the vendors' SDKs) against them."""
