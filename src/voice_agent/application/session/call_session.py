@@ -43,6 +43,7 @@ from voice_agent.application.session.inputs import (
     ReplyFinished,
     SttFailed,
     SttInput,
+    Timer,
     TimerFired,
     TurnJudged,
     VoiceEndedAt,
@@ -223,7 +224,7 @@ class CallSession:
             self._flags.failed = True
             self._say(self._config.prompts.apology, then_end=EndReason.ERROR, firm=True)
         else:
-            self._timers.schedule("max_duration", self._config.max_call_duration_s)
+            self._timers.schedule(Timer.MAX_DURATION, self._config.max_call_duration_s)
             self._say(self._config.prompts.greeting)
 
     async def _abandon(self, reason: EndReason) -> None:
@@ -281,7 +282,7 @@ class CallSession:
                     self._consider_end_of_turn()
             case TimerFired():
                 if self._timers.is_current(item):
-                    await self._on_timer(item.name)
+                    await self._on_timer(item.timer)
             case CallerHungUp():
                 await self._on_caller_hung_up()
             case Dtmf():
@@ -293,16 +294,16 @@ class CallSession:
 
     # -- the caller's voice ----------------------------------------------------------
     def _on_voice_started(self, item: VoiceStartedAt) -> None:
-        self._timers.cancel("silence")
-        self._timers.cancel("end_of_turn")
+        self._timers.cancel(Timer.SILENCE)
+        self._timers.cancel(Timer.END_OF_TURN)
         self._drop_preemption()  # the caller goes on: the answer would be to half a turn
         if self._active is not None and self.state in (S.THINKING, S.SPEAKING):
             if self._overlap is None:
                 self._overlap = Overlap(started_at=item.at, started_wall=self._clock.wall())
             self._overlap.voice_ended_at = None
-            self._timers.cancel("overlap_final")
+            self._timers.cancel(Timer.OVERLAP_FINAL)
             self._timers.schedule(
-                "overlap_long", self._config.interruption.max_unconfirmed_speech_s
+                Timer.OVERLAP_LONG, self._config.interruption.max_unconfirmed_speech_s
             )
             return
         if self._caller.started_at is None:
@@ -313,8 +314,8 @@ class CallSession:
     def _on_voice_ended(self, item: VoiceEndedAt) -> None:
         if self._overlap is not None:
             self._overlap.voice_ended_at = item.speech_end_at
-            self._timers.cancel("overlap_long")
-            self._timers.schedule("overlap_final", self._config.final_transcript_grace_s)
+            self._timers.cancel(Timer.OVERLAP_LONG)
+            self._timers.schedule(Timer.OVERLAP_FINAL, self._config.final_transcript_grace_s)
             return
         if self._caller.started_at is None:
             return  # voice ended that began as an overlap already dismissed
@@ -358,7 +359,7 @@ class CallSession:
             or caller.speech_end_at is None
             or not caller.has_words
         ):
-            self._timers.cancel("end_of_turn")
+            self._timers.cancel(Timer.END_OF_TURN)
             return
         policy = self._config.end_of_turn
         finished = self._judge.finished(caller.speech.text)
@@ -368,7 +369,7 @@ class CallSession:
         if caller.speech.interim_pending or not caller.speech.finals:
             # Wait for the final transcript, but not forever: then go with the interim.
             due = max(due, caller.speech_end_at + self._config.final_transcript_grace_s)
-        self._timers.schedule_at("end_of_turn", due, self._clock.now())
+        self._timers.schedule(Timer.END_OF_TURN, due - self._clock.now())
 
     def _consider_preemption(self) -> None:
         """Keep a preemptive reply running only on the caller's final words after a pause:
@@ -647,8 +648,8 @@ class CallSession:
         overlap = self._overlap
         assert overlap is not None
         self._overlap = None
-        self._timers.cancel("overlap_long")
-        self._timers.cancel("overlap_final")
+        self._timers.cancel(Timer.OVERLAP_LONG)
+        self._timers.cancel(Timer.OVERLAP_FINAL)
         self._record_event(
             FalseInterruptionIgnored(self.call.id, self._epoch(), overlap.speech.text)
         )
@@ -660,36 +661,36 @@ class CallSession:
         overlap = self._overlap
         assert overlap is not None
         self._overlap = None
-        self._timers.cancel("overlap_long")
-        self._timers.cancel("overlap_final")
+        self._timers.cancel(Timer.OVERLAP_LONG)
+        self._timers.cancel(Timer.OVERLAP_FINAL)
         self._caller.speech = overlap.speech
         self._caller.started_at = overlap.started_wall
         self._caller.speech_end_at = overlap.voice_ended_at
         self._consider_end_of_turn()
 
     # -- timers ----------------------------------------------------------------------
-    async def _on_timer(self, name: str) -> None:
-        if name == "end_of_turn":
+    async def _on_timer(self, name: Timer) -> None:
+        if name == Timer.END_OF_TURN:
             if (
                 self.state is S.LISTENING
                 and self._caller.has_words
                 and not (self._line.voice_active)
             ):
                 self._take_turn()
-        elif name == "silence":
+        elif name == Timer.SILENCE:
             await self._on_silence()
-        elif name == "max_duration":
+        elif name == Timer.MAX_DURATION:
             if self._active is not None:
                 await self._stop_reply(self._active)
                 self._move_to(S.LISTENING)
             self._say(self._config.prompts.time_limit, then_end=EndReason.MAX_DURATION, firm=True)
-        elif name == "overlap_long":
+        elif name == Timer.OVERLAP_LONG:
             overlap = self._overlap
             if overlap is not None and self._config.interruption.confirmed_by_duration(
                 self._clock.now() - overlap.started_at, overlap.speech.text
             ):
                 await self._interrupt_if_still_talking()
-        elif name == "overlap_final" and self._overlap is not None:
+        elif name == Timer.OVERLAP_FINAL and self._overlap is not None:
             if self._config.interruption.confirmed_by_words(self._overlap.speech.text):
                 await self._interrupt_if_still_talking()
             else:
@@ -697,7 +698,7 @@ class CallSession:
 
     def _arm_silence_timer(self) -> None:
         if self.state is S.LISTENING and not self._line.voice_active:
-            self._timers.schedule("silence", self._config.silence_timeout_s)
+            self._timers.schedule(Timer.SILENCE, self._config.silence_timeout_s)
 
     async def _on_silence(self) -> None:
         if self.state is not S.LISTENING or self._line.voice_active or self._caller.has_words:
