@@ -334,9 +334,9 @@ class CallSession:
         self._replies.preempt(text, continues, request)
 
     def _say(self, line: CannedLine) -> None:
-        """Speak a canned line (no model)."""
+        """Speak a canned line (no model): THINKING until its audio plays, like any reply."""
         if self.state is S.LISTENING:
-            self._move_to(S.SPEAKING)
+            self._move_to(S.THINKING)
         active = self._replies.start([line.text])
         active.then_end = line.then_end
         active.end_even_if_interrupted = line.firm
