@@ -289,13 +289,16 @@ class CallSession:
 
     async def _abandon(self, reason: EndReason) -> None:
         """End the call after something went wrong: no courtesies, nothing that could fail
-        in turn stops the call from being closed, stored and published."""
+        in turn stops the call from being closed, stored and published (not even another
+        cancellation while the reply stops)."""
         self._timers.cancel_all()
-        await self._replies.abandon()
-        if self.state is not S.ENDED:
-            self._move_to(S.ENDED)
-        if self.call.is_active:
-            self._log.close(reason, failed=self._guards.failed)
+        try:
+            await self._replies.abandon()
+        finally:
+            if self.state is not S.ENDED:
+                self._move_to(S.ENDED)
+            if self.call.is_active:
+                self._log.close(reason, failed=self._guards.failed)
         if self._guards.hang_up_on_end:
             try:
                 await self._transport.hang_up()
