@@ -159,6 +159,23 @@ def test_a_cancelled_call_is_ended_stored_and_counted() -> None:
     ]
 
 
+async def _cancel_twice_mid_reply(outcome: Outcome) -> None:
+    """A second cancellation while the session is ending the call after the first (a
+    server that gives up waiting on its shutdown)."""
+    task = asyncio.create_task(outcome.scripted.run())
+    await outcome.answering.wait()
+    task.cancel()
+    await asyncio.sleep(0)  # the session is stopping its reply
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def test_a_call_cancelled_again_while_ending_is_still_ended_and_stored() -> None:
+    outcome = _run(LONG_CALL, drive=_cancel_twice_mid_reply)
+    _assert_ended(outcome, CallStatus.FAILED, EndReason.CANCELLED)
+
+
 async def _shut_down_mid_reply(outcome: Outcome) -> None:
     task = asyncio.create_task(outcome.scripted.run())
     await outcome.answering.wait()

@@ -7,16 +7,22 @@ import asyncio
 import pytest
 
 from tests.e2e.conftest import RunCall
+from voice_agent.adapters.memory_line.line import InMemoryCallTransport
 from voice_agent.application.session.config import SessionConfig
+from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import CallStatus, EndReason
 from voice_agent.domain.events import (
     CallerInterrupted,
+    DomainEvent,
     DtmfReceived,
     FalseInterruptionIgnored,
     ProviderFailed,
+    StateChanged,
 )
 from voice_agent.domain.history import MessageRole
 from voice_agent.domain.state import ConversationState
+from voice_agent.entrypoints.scripted.runner import build_scripted_call, run_fast_forwarded
+from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
 LONG_REPLY = (
     "We have tables at six, seven and eight tonight. "
@@ -433,6 +439,37 @@ def test_the_conversation_state_only_moves_along_legal_paths(run_call: RunCall) 
     assert history[0] is ConversationState.LISTENING
     assert history[-1] is ConversationState.ENDED
     assert ConversationState.THINKING in history
+
+
+def test_the_agent_is_speaking_only_once_its_audio_reaches_the_line() -> None:
+    """The greeting (a canned line) and a model reply alike: SPEAKING follows the first
+    agent audio handed to the transport, never precedes it."""
+    entries: list[str] = []
+
+    class LoggedLine(InMemoryCallTransport):
+        async def play(self, chunk: AudioChunk) -> None:
+            entries.append("audio")
+            await super().play(chunk)
+
+    def on_event(event: DomainEvent) -> None:
+        if isinstance(event, StateChanged):
+            entries.append(event.current.value)
+
+    scenario = parse_scenario(
+        {
+            "latency": {"tts_ttfb": 0.2},
+            "caller": [{"say": "Do you have a table tonight?"}, {"hang_up": True}],
+            "agent": [{"reply": "We do."}],
+        }
+    )
+
+    async def main() -> None:
+        await build_scripted_call(scenario, sinks=[on_event], line=LoggedLine).run()
+
+    run_fast_forwarded(main)
+    speaking = [i for i, entry in enumerate(entries) if entry == "speaking"]
+    assert len(speaking) == 2  # the greeting, the answer
+    assert all(i > 0 and entries[i - 1] == "audio" for i in speaking), entries
 
 
 # -- preemptive generation: the model starts while the end-of-turn delay runs -------------

@@ -6,7 +6,7 @@ import pytest
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.application.ports.errors import ProviderError, ProviderUnavailable
-from voice_agent.application.session.inputs import Input, TimerFired
+from voice_agent.application.session.inputs import Input, Timer, TimerFired
 from voice_agent.application.session.recorder import CallRecorder
 from voice_agent.application.session.timers import Timers
 from voice_agent.domain.call import Call
@@ -19,9 +19,9 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC)
 async def test_a_rescheduled_timer_makes_the_earlier_firing_stale() -> None:
     inputs: asyncio.Queue[Input] = asyncio.Queue()
     timers = Timers(inputs)
-    timers.schedule("end_of_turn", 0.1)
+    timers.schedule(Timer.END_OF_TURN, 0.1)
     await asyncio.sleep(0.2)  # fired and queued
-    timers.schedule("end_of_turn", 0.5)
+    timers.schedule(Timer.END_OF_TURN, 0.5)
     stale = await inputs.get()
     assert isinstance(stale, TimerFired)
     assert not timers.is_current(stale)
@@ -34,8 +34,8 @@ async def test_a_rescheduled_timer_makes_the_earlier_firing_stale() -> None:
 async def test_a_cancelled_timer_never_fires() -> None:
     inputs: asyncio.Queue[Input] = asyncio.Queue()
     timers = Timers(inputs)
-    timers.schedule("silence", 0.1)
-    timers.cancel("silence")
+    timers.schedule(Timer.SILENCE, 0.1)
+    timers.cancel(Timer.SILENCE)
     await asyncio.sleep(1)
     assert inputs.empty()
 

@@ -13,17 +13,16 @@ class ConversationState(Enum):
     LISTENING = "listening"
     """The caller may speak; the agent is silent."""
     THINKING = "thinking"
-    """The caller finished a turn; the reply is being generated but no audio is out yet."""
+    """The agent took the floor (the caller finished a turn, or a canned line is due); its
+    reply is being prepared but no audio is out yet."""
     SPEAKING = "speaking"
-    """Agent audio is being played to the caller."""
+    """Agent audio is being played to the caller (from the reply's first audio on)."""
     ENDED = "ended"
     """The call is over; nothing else may happen."""
 
 
 _ALLOWED: dict[ConversationState, frozenset[ConversationState]] = {
-    ConversationState.LISTENING: frozenset(
-        {ConversationState.THINKING, ConversationState.SPEAKING, ConversationState.ENDED}
-    ),
+    ConversationState.LISTENING: frozenset({ConversationState.THINKING, ConversationState.ENDED}),
     ConversationState.THINKING: frozenset(
         {ConversationState.SPEAKING, ConversationState.LISTENING, ConversationState.ENDED}
     ),
@@ -35,7 +34,8 @@ _ALLOWED: dict[ConversationState, frozenset[ConversationState]] = {
 class ConversationStateMachine:
     """Holds the current state and refuses transitions the conversation cannot make.
 
-    LISTENING -> SPEAKING happens without THINKING for canned speech (greeting, prompts).
+    Every reply, canned lines (greeting, prompts) included, goes LISTENING -> THINKING ->
+    SPEAKING: the agent is speaking only once its first audio is out.
     """
 
     def __init__(self, initial: ConversationState = ConversationState.LISTENING) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from voice_agent.application.ports.stt import SttEvent
@@ -62,9 +63,24 @@ class ReplyFinished:
     error: BaseException | None
 
 
+class Timer(Enum):
+    """The session's one-shot timers (`Timers`); at most one of each runs at a time."""
+
+    END_OF_TURN = "end_of_turn"
+    """Take the caller's turn: the end-of-turn delay after their speech ended is over."""
+    SILENCE = "silence"
+    """The caller said nothing for `silence_timeout_s` while the agent listened."""
+    MAX_DURATION = "max_duration"
+    """The call reached `max_call_duration_s`."""
+    OVERLAP_LONG = "overlap_long"
+    """Caller voice over the agent went on long enough to be a barge-in without words."""
+    OVERLAP_FINAL = "overlap_final"
+    """Caller voice over the agent ended and its final transcript is overdue."""
+
+
 @dataclass(frozen=True, slots=True)
 class TimerFired:
-    name: str
+    timer: Timer
     generation: int
 
 
