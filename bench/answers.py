@@ -193,8 +193,11 @@ def sampling_with(overrides: list[str]) -> SamplingSettings:
                 f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(fields)}"
             )
         try:
-            changes[name] = fields[name](value)
-        except ValueError:
+            if fields[name] is bool:
+                changes[name] = {"true": True, "false": False}[value.lower()]
+            else:
+                changes[name] = fields[name](value)
+        except (KeyError, ValueError):
             kind = fields[name].__name__
             raise QuestionsError(f"--set {item!r}: {value!r} is not a {kind}") from None
     return dataclasses.replace(base, **changes)
