@@ -226,9 +226,7 @@ class LlamaCppLanguageModel:
             emit(None)
 
     def _echo_penalty(self, messages: Sequence[ChatMessage], tokens: list[int]) -> EchoPenalty:
-        earlier = [
-            self._tokens(m.content) for m in messages if m.role is MessageRole.ASSISTANT
-        ]
+        earlier = [self._tokens(m.content) for m in messages if m.role is MessageRole.ASSISTANT]
         banned = self._never_say() if self._sampling.never_say else []
         return EchoPenalty(earlier, banned, len(tokens), self._sampling.echo)
 
