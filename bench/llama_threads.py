@@ -52,7 +52,9 @@ def measure(threads: int, batch_threads: int, runs: int) -> Figures:
     llm = LlamaCppLanguageModel.load(
         threads=threads,
         batch_threads=batch_threads,
-        sampling=SamplingSettings(max_tokens=48, max_sentences=1000, temperature=0.0),
+        sampling=SamplingSettings(
+            max_tokens=48, max_sentences=1000, enough_words=1000, temperature=0.0
+        ),
     )
 
     async def turn(messages: list[ChatMessage]) -> tuple[float, float, str]:

@@ -10,6 +10,10 @@ instead of 300 ms cold). One model serves every call, so calls would evict each 
 prefix; the adapter therefore keeps a few saved KV states and restores the one sharing the
 longest prefix with the new prompt before generating.
 
+Each reply goes through `EchoPenalty` (adapters/local/repetition.py): llama.cpp's own
+penalties do not see the prompt, so without it the model copies its previous answer out of
+the history; it also bans a few phrases a receptionist never says (docs/answers.md).
+
 Generation runs in the model's worker thread and streams tokens back to the event loop; closing
 the stream sets a flag the thread checks between tokens, so a barge-in stops the model within
 one token (about 7 ms).
@@ -30,9 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import llama_cpp
-from llama_cpp import Llama
+from llama_cpp import Llama, LogitsProcessorList
 
 from voice_agent.adapters.local.cpu_features import check_fits_host, host_flags
+from voice_agent.adapters.local.repetition import NEVER_SAY, EchoPenalty, EchoSettings
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.application.ports.errors import ProviderUnavailable
 from voice_agent.application.ports.llm import (
@@ -69,15 +74,38 @@ def smollm2_path() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class SamplingSettings:
-    """Short, calm answers: SmolLM2-135M rambles and invents when given room."""
+    """Short, calm answers: SmolLM2-135M rambles and invents when given room. Chosen on
+    `python -m bench answers` (docs/answers.md)."""
 
-    max_tokens: int = 60
+    max_tokens: int = 40
+    """A hard cap (about 30 words) for a first sentence that never ends."""
     max_sentences: int = 2
     """Generation stops after this many sentences, whatever the model meant to add."""
-    temperature: float = 0.3
+    enough_words: int = 12
+    """... or at the first sentence end once the reply holds this many words: a second
+    sentence only after a short first one ("Yes. We open at 8 am.")."""
+    temperature: float = 0.0
+    """Greedy: sampling at 0.3 scored no better on the answer set, and greedy gives a
+    question in the same dialogue the same answer (a stable benchmark and contract test)."""
     top_p: float = 0.9
+    top_k: int = 40
+    min_p: float = 0.05
+    """`top_p`, `top_k`, `min_p` only apply when `temperature` > 0."""
     repeat_penalty: float = 1.15
+    """Against repeating within one reply (llama.cpp's penalties see only the reply)."""
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+    echo_penalty: float = 0.8
+    """`EchoSettings.multiplier`: against copying the call's earlier answers (0: off)."""
+    echo_base: float = 1.75
+    echo_allowed_tokens: int = 2
+    never_say: bool = True
+    """Ban the last token of each `NEVER_SAY` phrase."""
     seed: int = 7
+
+    @property
+    def echo(self) -> EchoSettings:
+        return EchoSettings(self.echo_penalty, self.echo_base, self.echo_allowed_tokens)
 
 
 def system_info() -> str:
@@ -109,6 +137,7 @@ class LlamaCppLanguageModel:
         self._worker = worker or ModelWorker("llama")
         self._saved: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
         self._max_saved = saved_states
+        self._banned: list[list[int]] | None = None
         self.cache_hits = 0
         """Prompt tokens served from a kept KV cache instead of being evaluated (a gauge of
         how warm the cache stays, read by the benchmark)."""
@@ -188,7 +217,7 @@ class LlamaCppLanguageModel:
                 return
             tokens = self._prepare(messages)
             produced = 0
-            for piece in self._pieces(tokens, stop):
+            for piece in self._pieces(tokens, self._echo_penalty(messages, tokens), stop):
                 produced += 1
                 emit(TextDelta(piece))
             emit(UsageReport(prompt_tokens=len(tokens), completion_tokens=produced))
@@ -200,15 +229,43 @@ class LlamaCppLanguageModel:
         finally:
             emit(None)
 
-    def _pieces(self, tokens: list[int], stop: threading.Event) -> Iterator[str]:
+    def _echo_penalty(self, messages: Sequence[ChatMessage], tokens: list[int]) -> EchoPenalty:
+        earlier = [self._tokens(m.content) for m in messages if m.role is MessageRole.ASSISTANT]
+        banned = self._never_say() if self._sampling.never_say else []
+        return EchoPenalty(earlier, banned, len(tokens), self._sampling.echo)
+
+    def _never_say(self) -> list[list[int]]:
+        """`NEVER_SAY` as tokens, as it may appear: sentence-initial or not, after a space
+        or not (tokenized once per model)."""
+        if self._banned is None:
+            variants = {
+                spaced + cased
+                for phrase in NEVER_SAY
+                for cased in (phrase, phrase[0].upper() + phrase[1:])
+                for spaced in ("", " ")
+            }
+            self._banned = [self._tokens(v) for v in sorted(variants)]
+        return self._banned
+
+    def _tokens(self, text: str) -> list[int]:
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+    def _pieces(
+        self, tokens: list[int], penalty: EchoPenalty, stop: threading.Event
+    ) -> Iterator[str]:
         s = self._sampling
         chunks = self._llama.create_completion(
             tokens,
             max_tokens=s.max_tokens,
             temperature=s.temperature,
             top_p=s.top_p,
+            top_k=s.top_k,
+            min_p=s.min_p,
             repeat_penalty=s.repeat_penalty,
+            frequency_penalty=s.frequency_penalty,
+            presence_penalty=s.presence_penalty,
             seed=s.seed,
+            logits_processor=LogitsProcessorList([penalty]),
             stop=[END_OF_MESSAGE, "<|im_start|>"],
             stream=True,
         )
@@ -218,9 +275,9 @@ class LlamaCppLanguageModel:
                 if stop.is_set():
                     raise _Stop
                 text: str = chunk["choices"][0]["text"]  # type: ignore[index]
-                ends = list(SENTENCE_END.finditer(said + text))
-                if len(ends) >= s.max_sentences:
-                    last = ends[s.max_sentences - 1].start() + 1 - len(said)
+                cut = self._sentence_cut(said + text)
+                if cut is not None:
+                    last = cut - len(said)
                     if text[:last].strip():
                         yield text[:last]
                     return
@@ -229,6 +286,15 @@ class LlamaCppLanguageModel:
                     yield text
         finally:
             chunks.close()  # type: ignore[union-attr]
+
+    def _sentence_cut(self, reply: str) -> int | None:
+        """Where the reply must end (after a sentence's full stop), if it is long enough."""
+        s = self._sampling
+        for count, end in enumerate(SENTENCE_END.finditer(reply), start=1):
+            stop = end.start() + 1
+            if count >= s.max_sentences or len(reply[:stop].split()) >= s.enough_words:
+                return stop
+        return None
 
     def _prefill(self, messages: Sequence[ChatMessage]) -> None:
         tokens = self._prepare(messages)
