@@ -115,10 +115,6 @@ class AgentReply:
         self._phrases: asyncio.Queue[str | None] = asyncio.Queue()
         self._producer: asyncio.Task[None] | None = None
 
-    @property
-    def uses_model(self) -> bool:
-        return isinstance(self._source, ModelRequest)
-
     def start_text(self) -> asyncio.Task[None]:
         """Start producing the text (the model) now, before the reply may speak: this is
         preemptive generation. The phrases wait in a buffer until `run` speaks them, all
