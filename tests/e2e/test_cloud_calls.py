@@ -166,8 +166,7 @@ async def test_a_tts_error_mid_reply_is_followed_by_the_apology(cloud: FakeCloud
     cloud.cartesia.faults = CartesiaFaults(error_after_chunks=1, error_on_text="Yes, from ten")
     run = await run_call(cloud, ONE_TURN)
     [answer] = run.agent_turns[1:]
-    assert answer.text.startswith("Yes,")
-    assert answer.text.endswith(APOLOGY)
+    assert answer.text == f"Yes, {APOLOGY}"  # what the caller heard, not what was timed
     assert answer.latency.e2e_ms is not None
     assert answer.latency.e2e_ms < BUDGET_MS
     greeting = run.agent_turns[0].text

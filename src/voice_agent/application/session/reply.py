@@ -203,11 +203,13 @@ class AgentReply:
         self.output.audio_seconds += seconds
 
     def _phrases_with_audio(self) -> list[str]:
-        """After a synthesis failure: only text that became audio was said."""
-        if self.output.audio_seconds == 0:
+        """After a synthesis failure: only text that became audio was said (a synthesizer
+        may time words before it sends their audio, as Cartesia does)."""
+        made = self.output.audio_seconds
+        if made == 0:
             return []
         if self.output.spans:
-            return [" ".join(span.text for span in self.output.spans)]
+            return [" ".join(span.text for span in self.output.spans if span.start < made)]
         return self.output.phrases
 
     async def _play_canned_apology(self, rate: int) -> None:
