@@ -119,3 +119,9 @@ def test_the_local_stack_reports_smart_turns_worker_for_health(wrap: bool) -> No
         turn_end=CombinedTurnEndDetector(model) if wrap else model,
     )
     assert models.workers()["turn_end"] is model.worker
+
+
+def test_a_decision_runs_on_both_cores_with_threads_that_sleep_when_idle() -> None:
+    options = _smart_turn()._session.get_session_options()
+    assert options.intra_op_num_threads == 2
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
