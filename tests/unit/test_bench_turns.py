@@ -21,7 +21,7 @@ def test_the_json_figures_count_false_waits_and_cut_offs(
         "unfinished\tI need a cleaning, a filling and\n",
         encoding="utf-8",
     )
-    assert main(["--cases", str(cases), "--json"]) == 0
+    assert main(["--cases", str(cases), "--json", "--detector", "text"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert set(figures) == {"cases", "false_wait", "cut_off", "decision_ms"}
     assert figures["cases"] == 4
