@@ -6,7 +6,8 @@ Each line of the cases file is `finished` or `unfinished`, a tab, and the caller
 a recognizer would punctuate them when the caller falls silent; lines starting with `#` are
 comments, and a comment containing "held-out" starts the held-out part (lines the rules
 were not tuned on). The detector is the one the engine would use with the current settings
-(`ENGINE__END_OF_TURN`) unless `--detector` names another. Detectors that need audio hear
+(`ENGINE__END_OF_TURN`; by default `auto`, the local stack's choice) unless `--detector`
+names another. Detectors that need audio hear
 each case's words voiced by Piper through a phone band (8 kHz and back to 16 kHz), as the
 engine keeps them when the voice detector reports the end of the voice: the speech, then
 its 0.3 s of silence (`SileroSettings.min_silence_s`); only the detector's own time counts
@@ -133,11 +134,16 @@ def _rate(count: int, total: int) -> float:
 
 
 def select(outcomes: list[Outcome], part: str) -> list[Outcome]:
+    chosen = set(select_cases([o.case for o in outcomes], part))
+    return [o for o in outcomes if o.case in chosen]
+
+
+def select_cases(cases: list[Case], part: str) -> list[Case]:
     if part == "dev":
-        return [o for o in outcomes if not o.case.held_out]
+        return [c for c in cases if not c.held_out]
     if part == "held-out":
-        return [o for o in outcomes if o.case.held_out]
-    return outcomes
+        return [c for c in cases if c.held_out]
+    return cases
 
 
 def report(outcomes: list[Outcome], detector_name: str) -> None:
@@ -178,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, UnicodeDecodeError, CasesError) as error:
         print(f"cannot use the cases file: {error}", file=sys.stderr)
         return 2
+    if args.json and not select_cases(cases, args.part):
+        print(f"cannot use the cases file: no {args.part} cases", file=sys.stderr)
+        return 2
 
     from voice_agent.entrypoints.bootstrap.turn_end import turn_end_detector
 
@@ -187,13 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     detector = turn_end_detector(settings)
     outcomes = asyncio.run(evaluate(cases, detector))
     if args.json:
-        chosen = select(outcomes, args.part)
-        if not chosen:
-            print(f"cannot use the cases file: no {args.part} cases", file=sys.stderr)
-            return 2
-        print(json.dumps(summary(chosen)))
+        print(json.dumps(summary(select(outcomes, args.part))))
     else:
-        report(outcomes, settings.engine.end_of_turn.value)
+        report(outcomes, getattr(detector, "name", settings.engine.end_of_turn.value))
     return 0
 
 

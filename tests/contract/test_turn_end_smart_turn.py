@@ -16,9 +16,10 @@ from voice_agent.adapters.audio.signal import resample
 from voice_agent.adapters.local.smart_turn import SmartTurnDetector
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.adapters.turn_end.combined import CombinedTurnEndDetector
+from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.domain.audio import AudioChunk, InvalidAudio
 from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
-from voice_agent.entrypoints.bootstrap.settings import EndOfTurnName, Settings
+from voice_agent.entrypoints.bootstrap.settings import EndOfTurnName, Settings, StackName
 from voice_agent.entrypoints.bootstrap.turn_end import turn_end_detector
 
 pytestmark = pytest.mark.slow
@@ -119,3 +120,27 @@ def test_the_local_stack_reports_smart_turns_worker_for_health(wrap: bool) -> No
         turn_end=CombinedTurnEndDetector(model) if wrap else model,
     )
     assert models.workers()["turn_end"] is model.worker
+
+
+def test_a_decision_runs_on_both_cores_with_threads_that_sleep_when_idle() -> None:
+    options = _smart_turn()._session.get_session_options()
+    assert options.intra_op_num_threads == 2
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_by_default_the_local_stack_combines_the_words_with_the_model() -> None:
+    settings = Settings(stack=StackName.LOCAL)
+    assert settings.engine.end_of_turn is EndOfTurnName.AUTO
+    assert isinstance(turn_end_detector(settings), CombinedTurnEndDetector)
+
+
+def test_by_default_the_cloud_stack_and_a_missing_model_keep_the_text_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert isinstance(turn_end_detector(Settings(stack=StackName.CLOUD)), TextTurnEndDetector)
+
+    def missing() -> Path:
+        raise FileNotFoundError("smart-turn-v3.2-cpu.onnx not found")
+
+    monkeypatch.setattr("voice_agent.entrypoints.bootstrap.turn_end.smart_turn_path", missing)
+    assert isinstance(turn_end_detector(Settings(stack=StackName.LOCAL)), TextTurnEndDetector)

@@ -21,7 +21,7 @@ def test_the_json_figures_count_false_waits_and_cut_offs(
         "unfinished\tI need a cleaning, a filling and\n",
         encoding="utf-8",
     )
-    assert main(["--cases", str(cases), "--json"]) == 0
+    assert main(["--cases", str(cases), "--json", "--detector", "text"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert set(figures) == {"cases", "false_wait", "cut_off", "decision_ms"}
     assert figures["cases"] == 4
@@ -67,7 +67,9 @@ def test_the_shipped_set_is_large_varied_and_has_a_held_out_part() -> None:
     held_out = sum(c.held_out for c in cases)
     assert len(cases) >= 220
     assert 0.55 <= finished / len(cases) <= 0.65
-    assert 0.25 <= held_out / len(cases) <= 0.35
+    assert 0.25 <= held_out / len(cases) <= 0.5
+    dev_texts = {c.text.lower() for c in cases if not c.held_out}
+    assert [c.text for c in cases if c.held_out and c.text.lower() in dev_texts] == []
 
 
 def test_an_empty_part_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,24 +26,27 @@ class ScriptedModel:
         return TurnEndVerdict(self.probability > 0.5, self.probability, "model")
 
 
-@pytest.mark.parametrize(
-    ("text", "probability", "finished"),
-    [
-        # A sentence closed by the recognizer stands unless the voice clearly goes on.
-        ("Who am I talking to?", 0.3, True),
-        ("Who am I talking to?", 0.01, False),
-        # Without closing punctuation the voice decides.
-        ("who am I talking to", 0.7, True),
-        ("who am I talking to", 0.05, False),
-    ],
-)
-async def test_punctuation_stands_unless_the_voice_is_sure_else_the_voice_decides(
-    text: str, probability: float, finished: bool
+@pytest.mark.parametrize("probability", [0.0, 0.01, 0.5])
+async def test_a_sentence_the_recognizer_closed_is_finished_without_asking_the_model(
+    probability: float,
 ) -> None:
-    detector = CombinedTurnEndDetector(ScriptedModel(probability))
-    verdict = await detector.assess(text, VOICE)
+    model = ScriptedModel(probability)
+    verdict = await CombinedTurnEndDetector(model).assess("Who am I talking to?", VOICE)
+    assert (verdict.finished, verdict.detector) == (True, "combined")
+    assert model.asked == 0
+
+
+@pytest.mark.parametrize(
+    ("probability", "finished"), [(0.9, True), (0.07, True), (0.04, False), (0.0, False)]
+)
+async def test_without_closing_punctuation_the_voice_decides(
+    probability: float, finished: bool
+) -> None:
+    model = ScriptedModel(probability)
+    verdict = await CombinedTurnEndDetector(model).assess("who am I talking to", VOICE)
     assert (verdict.finished, verdict.detector) == (finished, "combined")
     assert verdict.confidence == probability
+    assert model.asked == 1
 
 
 @pytest.mark.parametrize("text", ["My email is anna dot", "I need a cleaning, a filling and"])

@@ -49,7 +49,7 @@ def smart_turn_path() -> Path:
 class SmartTurnDetector:
     """Judges from the caller's voice alone; `text` is ignored (see the combined detector).
 
-    One inference thread shared by every call; about 45 ms per decision on one core.
+    One inference worker shared by every call; about 45 ms per decision on one quiet core.
     """
 
     name = "model"
@@ -78,15 +78,18 @@ class SmartTurnDetector:
             )
 
     @classmethod
-    def load(cls, model: Path | None = None) -> SmartTurnDetector:
+    def load(cls, model: Path | None = None, *, threads: int = 2) -> SmartTurnDetector:
         """Load the model once (about 0.1 s); share the instance between calls.
 
-        One intra-op thread that sleeps when idle: a decision is short, and the two cores are
-        shared with Whisper, llama.cpp and Piper (see `PiperTextToSpeech.load`).
+        The decision is on the path to the agent's answer, so it runs on both cores (two
+        intra-op threads: about 0.75 of one thread's time on a busy machine, see
+        docs/performance.md), with threads that sleep instead of spinning when idle: the
+        cores are shared with Whisper, llama.cpp and Piper (see `PiperTextToSpeech.load`).
+        Graph optimization is onnxruntime's default, the highest level.
         """
         started = time.perf_counter()
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(

@@ -32,6 +32,8 @@ class StackName(StrEnum):
 
 
 class EndOfTurnName(StrEnum):
+    AUTO = "auto"
+    """`combined` on the local stack when the Smart Turn model is installed, else `text`."""
     TEXT = "text"
     """Rules on the recognizer's punctuated words (microseconds per decision)."""
     MODEL = "model"
@@ -45,7 +47,7 @@ class EngineSettings(BaseModel):
 
     min_endpointing_delay_s: float = Field(0.35, ge=0.0, le=5.0)
     max_endpointing_delay_s: float = Field(2.0, ge=0.1, le=10.0)
-    end_of_turn: EndOfTurnName = EndOfTurnName.TEXT
+    end_of_turn: EndOfTurnName = EndOfTurnName.AUTO
     """Who judges whether the caller finished (then the min delay) or not (the max)."""
     preemptive_generation: bool = True
     """Start the model on the final transcript while the end-of-turn delay runs (the reply

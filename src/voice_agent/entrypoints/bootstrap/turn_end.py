@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
-from voice_agent.adapters.local.smart_turn import SmartTurnDetector
+import logging
+
+from voice_agent.adapters.local.smart_turn import SmartTurnDetector, smart_turn_path
 from voice_agent.adapters.turn_end.combined import CombinedTurnEndDetector
 from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.application.ports.turn_end import TurnEndDetector
-from voice_agent.entrypoints.bootstrap.settings import EndOfTurnName, Settings
+from voice_agent.entrypoints.bootstrap.settings import EndOfTurnName, Settings, StackName
+from voice_agent.entrypoints.bootstrap.stack import choose_stack
+
+log = logging.getLogger(__name__)
 
 
 def turn_end_detector(settings: Settings) -> TurnEndDetector:
     """The detector the settings select (shared by every call: detectors keep no call state).
 
-    `model` and `combined` load Smart Turn here (about 0.1 s): call this once per process."""
+    `model` and `combined` load Smart Turn here (about 0.1 s): call this once per process.
+    `auto` (the default) is `combined` on the local stack when the model file is installed
+    (`make setup` installs it), and `text` otherwise (the cloud stack, a bare install)."""
     match settings.engine.end_of_turn:
+        case EndOfTurnName.AUTO:
+            return _automatic(settings)
         case EndOfTurnName.TEXT:
             return TextTurnEndDetector()
         case EndOfTurnName.MODEL:
             return SmartTurnDetector.load()
         case EndOfTurnName.COMBINED:
             return CombinedTurnEndDetector(SmartTurnDetector.load())
+
+
+def _automatic(settings: Settings) -> TurnEndDetector:
+    if choose_stack(settings).name is not StackName.LOCAL:
+        return TextTurnEndDetector()
+    try:
+        model = smart_turn_path()
+    except FileNotFoundError as missing:
+        log.info("end of turn by the text rules alone: %s", missing)
+        return TextTurnEndDetector()
+    return CombinedTurnEndDetector(SmartTurnDetector.load(model))
