@@ -146,7 +146,7 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     stack_choice = providers.Singleton(choose_stack, settings)
     session_config = providers.Singleton(session_config, settings)
-    turn_end = providers.Singleton(turn_end_detector, settings)
+    turn_end = providers.Singleton(turn_end_detector, settings, stack_choice)
     sample_rate = providers.Object(SAMPLE_RATE)
     """The rate calls' audio is played at (the web phone's), for pre-rendered lines."""
 

@@ -9,20 +9,21 @@ from voice_agent.adapters.turn_end.combined import CombinedTurnEndDetector
 from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.entrypoints.bootstrap.settings import EndOfTurnName, Settings, StackName
-from voice_agent.entrypoints.bootstrap.stack import choose_stack
+from voice_agent.entrypoints.bootstrap.stack import StackChoice, choose_stack
 
 log = logging.getLogger(__name__)
 
 
-def turn_end_detector(settings: Settings) -> TurnEndDetector:
+def turn_end_detector(settings: Settings, stack: StackChoice | None = None) -> TurnEndDetector:
     """The detector the settings select (shared by every call: detectors keep no call state).
 
     `model` and `combined` load Smart Turn here (about 0.1 s): call this once per process.
     `auto` (the default) is `combined` on the local stack when the model file is installed
-    (`make setup` installs it), and `text` otherwise (the cloud stack, a bare install)."""
+    (`make setup` installs it), and `text` otherwise (the cloud stack, a bare install).
+    `stack`: the stack the process runs (by default the one the settings choose)."""
     match settings.engine.end_of_turn:
         case EndOfTurnName.AUTO:
-            return _automatic(settings)
+            return _automatic(stack or choose_stack(settings))
         case EndOfTurnName.TEXT:
             return TextTurnEndDetector()
         case EndOfTurnName.MODEL:
@@ -31,8 +32,8 @@ def turn_end_detector(settings: Settings) -> TurnEndDetector:
             return CombinedTurnEndDetector(SmartTurnDetector.load())
 
 
-def _automatic(settings: Settings) -> TurnEndDetector:
-    if choose_stack(settings).name is not StackName.LOCAL:
+def _automatic(stack: StackChoice) -> TurnEndDetector:
+    if stack.name is not StackName.LOCAL:
         return TextTurnEndDetector()
     try:
         model = smart_turn_path()
