@@ -111,3 +111,49 @@ def test_sigkill_mid_call_keeps_completed_turns_and_the_next_start_aborts_the_ca
     assert statuses[killed_id] == "aborted"
     assert [said for call_id, said in turns if call_id == killed_id] == kept
     assert sorted(statuses.values()) == ["aborted", "completed"]
+
+
+def test_sigterm_mid_call_ends_and_stores_the_call_as_cancelled(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    _run_to_the_end(_cli("migrate", env=env), env=env)
+    long_call = tmp_path / "long.yaml"
+    questions = [f"Question number {n} please" for n in range(30)]
+    long_call.write_text(
+        yaml.safe_dump(
+            {
+                "latency": {"stt_final": 0.05, "llm_ttft": 0.05, "tts_ttfb": 0.02},
+                "caller": [{"say": q, "duration": 0.5, "after_reply": 0.1} for q in questions],
+                "agent": [{"reply": f"Answer {n}."} for n in range(30)],
+            }
+        )
+    )
+    process = subprocess.Popen(
+        _cli("call", "--script", str(long_call), "--realtime", "--store", env=env),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_turns(database_url, TURNS_BEFORE_KILL, process)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 128 + signal.SIGTERM
+    assert b"stored as cancelled" in stderr
+    calls = asyncio.run(_ended(database_url))
+    assert calls == [("failed", "cancelled")]
+    assert len(_stored(database_url)[1]) >= TURNS_BEFORE_KILL
+
+
+async def _ended(url: str) -> list[tuple[str, str]]:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT status, end_reason FROM calls"))
+            return [(r[0], r[1]) for r in rows]
+    finally:
+        await engine.dispose()

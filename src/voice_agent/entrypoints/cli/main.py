@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -51,12 +52,31 @@ def _call(args: argparse.Namespace) -> int:
             else contextlib.nullcontext(InMemoryCallRepository())
         )
         with store as repository:
-            call = run(lambda: _run_scripted(scenario, container, repository))
+            call = run(lambda: _until_sigterm(_run_scripted(scenario, container, repository)))
     except SchemaBehindError as error:
         print(f"voice-agent call: {error}", file=sys.stderr)
         return 2
+    except asyncio.CancelledError:
+        return _stopped()
     _print_call(call, as_json=args.json)
     return 0
+
+
+async def _until_sigterm(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main`; SIGTERM cancels it, so the call in progress is ended as `cancelled` and
+    stored (with its turns) before the process exits."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(main)
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await task
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _stopped() -> int:
+    print("voice-agent call: stopped by SIGTERM; the call is stored as cancelled", file=sys.stderr)
+    return 128 + signal.SIGTERM
 
 
 def _print_call(call: Call, *, as_json: bool) -> None:
@@ -94,10 +114,12 @@ def _file_call(args: argparse.Namespace) -> int:
             await shut_down(container)
 
     try:
-        result = asyncio.run(main())
+        result = asyncio.run(_until_sigterm(main()))
     except SchemaBehindError as error:
         print(f"voice-agent call: {error}", file=sys.stderr)
         return 2
+    except asyncio.CancelledError:
+        return _stopped()
     if args.out is not None:
         write_wav(Path(args.out), result.transport.agent_audio())
     _print_call(result.call, as_json=args.json)
