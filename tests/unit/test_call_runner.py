@@ -11,6 +11,7 @@ import pytest
 from voice_agent.adapters.memory_line.line import InMemoryCallTransport
 from voice_agent.application.call_runner import CallPorts, CallRunner
 from voice_agent.application.ports.observer import EventSink
+from voice_agent.application.ports.transport import NOT_ANSWERED
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call, EndReason
 from voice_agent.entrypoints.scripted.runner import build_scripted_call
@@ -106,3 +107,16 @@ async def test_a_cancelled_call_still_closes_its_line_and_finishes() -> None:
         await running
     assert line.record.closed_for == EndReason.CANCELLED.value
     assert [call.end_reason for call in ports.finished] == [EndReason.CANCELLED]
+
+
+class BrokenLine(InMemoryCallTransport):
+    async def open(self) -> None:
+        raise RuntimeError("the line broke while ringing")
+
+
+async def test_a_line_that_breaks_while_being_answered_is_closed_and_counted_out() -> None:
+    line = BrokenLine(parse_scenario(SHORT).script)
+    runner = CallRunner(Ports(), SessionConfig(), max_answering=1)
+    assert await runner.run(line) is None
+    assert line.record.closed_for == NOT_ANSWERED
+    assert runner.answering == 0

@@ -93,6 +93,10 @@ class CallRunner:
         except asyncio.CancelledError:
             await transport.close(EndReason.CANCELLED.value)
             raise
+        except Exception:
+            log.exception("could not answer a line")
+            await transport.close(NOT_ANSWERED)
+            return None
         finally:
             self.answering -= 1
         refusal = self._refusal()
