@@ -150,3 +150,17 @@ async def test_the_worker_reconnects_and_registers_again(
     await server.wait_until(lambda: len(server.workers) == 2, timeout_s=10)
     await asyncio.wait_for(worker.registered.wait(), 5)
     assert worker.worker_id == "W2"
+
+
+async def test_calls_in_progress_go_on_across_a_reconnection_and_are_reported_again(
+    server: FakeLiveKitDispatch, started: Started
+) -> None:
+    worker, calls = await started()
+    await asyncio.wait_for(worker.registered.wait(), 5)
+    job_id, _ = await server.dispatch("call-9")
+    await server.wait_until(lambda: bool(calls.jobs))
+    await server.drop()
+    await server.wait_until(lambda: len(server.workers) == 2, timeout_s=10)
+    await server.wait_until(lambda: server.statuses(job_id) == [agent.JS_RUNNING])
+    calls.release.set()
+    await server.wait_until(lambda: server.statuses(job_id)[-1] == agent.JS_SUCCESS)

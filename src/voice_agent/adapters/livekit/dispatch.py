@@ -7,7 +7,8 @@ runs the `assignment` through `handle` (which joins the room with the server's t
 runs the call), and reports the job `running`, then `success` or `failed`. Every
 `status_interval_s` it reports its load (`WS_FULL` once it takes no more) and pings. A
 `termination` cancels the job's handler; a `go_away` drains. When the socket drops, it
-reconnects with a growing pause and registers again; jobs in progress go on.
+reconnects with a growing pause, registers again and re-reports the jobs in progress, which
+go on meanwhile (their calls do not depend on this socket).
 
 Protocol: protobuf `WorkerMessage` / `ServerMessage` from `livekit.protocol.agent`, as
 LiveKit's own agent workers speak it (not documented as a stable API: the versions are pinned).
@@ -121,6 +122,8 @@ class AgentWorker:
             self._socket = socket
             try:
                 await self._register(socket)
+                for job_id in list(self.jobs):  # a new connection learns the jobs in progress
+                    await self._job_status(job_id, agent.JS_RUNNING)
                 reporter = asyncio.create_task(self._report_status(), name="livekit-status")
                 try:
                     await self._read(socket)
