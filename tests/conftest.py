@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.livekit_servers import LiveKitServers, LiveKitUnavailable
 from tests.postgres_server import PostgresServer, PostgresUnavailable
 
 
@@ -32,6 +33,19 @@ def postgres_server() -> Iterator[PostgresServer]:
         pytest.fail(f"PostgreSQL is needed for this test: {error}")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def livekit_servers() -> Iterator[LiveKitServers]:
+    """The real LiveKit server (with its Redis) on loopback for the whole session. If it cannot
+    start, the tests that need it fail: `make test` builds it (`make livekit-servers`)."""
+    servers = LiveKitServers()
+    try:
+        servers.start()
+    except LiveKitUnavailable as error:
+        pytest.fail(f"the LiveKit server is needed for this test: {error}")
+    yield servers
+    servers.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

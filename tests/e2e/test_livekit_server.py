@@ -1,0 +1,185 @@
+"""The real LiveKit server on loopback (tests/livekit_servers.py), driven with livekit-api and
+the rtc SDK as our adapters will drive it: rooms, the SIP provisioning API, key checks, a
+participant joining over WebRTC and audio crossing the server between two participants."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from livekit import api, rtc
+
+from tests.livekit_servers import LiveKitServers
+
+pytestmark = pytest.mark.slow
+
+SAMPLE_RATE = 48_000
+FRAME_SAMPLES = SAMPLE_RATE // 100  # 10 ms, as the rtc SDK frames audio
+
+
+@pytest.fixture
+async def livekit_api(livekit_servers: LiveKitServers) -> AsyncIterator[api.LiveKitAPI]:
+    client = api.LiveKitAPI(
+        livekit_servers.url, livekit_servers.api_key, livekit_servers.api_secret
+    )
+    yield client
+    await client.aclose()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def join_token(servers: LiveKitServers, room: str, identity: str) -> str:
+    grants = api.VideoGrants(room_join=True, room=room)
+    return (
+        api.AccessToken(servers.api_key, servers.api_secret)
+        .with_identity(identity)
+        .with_grants(grants)
+        .to_jwt()
+    )
+
+
+async def test_a_created_room_is_listed_until_it_is_deleted(livekit_api: api.LiveKitAPI) -> None:
+    name = unique("room")
+    created = await livekit_api.room.create_room(api.CreateRoomRequest(name=name))
+    assert created.sid.startswith("RM_")
+
+    listed = await livekit_api.room.list_rooms(api.ListRoomsRequest(names=[name]))
+    assert [(room.name, room.sid) for room in listed.rooms] == [(name, created.sid)]
+
+    await livekit_api.room.delete_room(api.DeleteRoomRequest(room=name))
+    after = await livekit_api.room.list_rooms(api.ListRoomsRequest(names=[name]))
+    assert list(after.rooms) == []
+
+
+async def test_an_inbound_trunk_and_an_individual_dispatch_rule_read_back_as_created(
+    livekit_api: api.LiveKitAPI,
+) -> None:
+    trunk = await livekit_api.sip.create_inbound_trunk(
+        api.CreateSIPInboundTrunkRequest(
+            trunk=api.SIPInboundTrunkInfo(
+                name=unique("novofon"),
+                numbers=["+74950000000"],
+                allowed_addresses=["127.0.0.1/32"],
+                auth_username="carrier",
+                auth_password="carrier-password",
+            )
+        )
+    )
+    rule = await livekit_api.sip.create_dispatch_rule(
+        api.CreateSIPDispatchRuleRequest(
+            dispatch_rule=api.SIPDispatchRuleInfo(
+                name=unique("calls"),
+                trunk_ids=[trunk.sip_trunk_id],
+                rule=api.SIPDispatchRule(
+                    dispatch_rule_individual=api.SIPDispatchRuleIndividual(room_prefix="call-")
+                ),
+                room_config=api.RoomConfiguration(
+                    agents=[api.RoomAgentDispatch(agent_name="voice-agent")]
+                ),
+            )
+        )
+    )
+    try:
+        trunks = await livekit_api.sip.list_inbound_trunk(
+            api.ListSIPInboundTrunkRequest(trunk_ids=[trunk.sip_trunk_id])
+        )
+        rules = await livekit_api.sip.list_dispatch_rule(
+            api.ListSIPDispatchRuleRequest(dispatch_rule_ids=[rule.sip_dispatch_rule_id])
+        )
+        assert list(trunks.items) == [trunk]
+        assert list(rules.items) == [rule]
+        stored_trunk, stored_rule = trunks.items[0], rules.items[0]
+        assert list(stored_trunk.numbers) == ["+74950000000"]
+        assert list(stored_trunk.allowed_addresses) == ["127.0.0.1/32"]
+        assert stored_trunk.auth_username == "carrier"
+        assert list(stored_rule.trunk_ids) == [trunk.sip_trunk_id]
+        assert stored_rule.rule.dispatch_rule_individual.room_prefix == "call-"
+        assert [a.agent_name for a in stored_rule.room_config.agents] == ["voice-agent"]
+    finally:
+        await livekit_api.sip.delete_dispatch_rule(
+            api.DeleteSIPDispatchRuleRequest(sip_dispatch_rule_id=rule.sip_dispatch_rule_id)
+        )
+        await livekit_api.sip.delete_trunk(
+            api.DeleteSIPTrunkRequest(sip_trunk_id=trunk.sip_trunk_id)
+        )
+    left = await livekit_api.sip.list_inbound_trunk(
+        api.ListSIPInboundTrunkRequest(trunk_ids=[trunk.sip_trunk_id])
+    )
+    assert list(left.items) == []
+
+
+async def test_a_wrong_secret_is_refused_and_creates_nothing(
+    livekit_servers: LiveKitServers, livekit_api: api.LiveKitAPI
+) -> None:
+    name = unique("room")
+    intruder = api.LiveKitAPI(livekit_servers.url, livekit_servers.api_key, secrets.token_hex(32))
+    try:
+        with pytest.raises(api.TwirpError) as refused:
+            await intruder.room.create_room(api.CreateRoomRequest(name=name))
+    finally:
+        await intruder.aclose()
+    assert refused.value.status == 401
+    listed = await livekit_api.room.list_rooms(api.ListRoomsRequest(names=[name]))
+    assert list(listed.rooms) == []
+
+
+async def test_audio_published_by_one_participant_reaches_another_over_loopback(
+    livekit_servers: LiveKitServers, livekit_api: api.LiveKitAPI
+) -> None:
+    """What a phone call needs from the server: both sides join over WebRTC (ICE on the
+    loopback address the config advertises) and audio crosses the server."""
+    name = unique("call")
+    caller, agent = rtc.Room(), rtc.Room()
+    subscribed: asyncio.Future[rtc.Track] = asyncio.get_running_loop().create_future()
+
+    @agent.on("track_subscribed")
+    def _on_track(track: rtc.Track, *_: object) -> None:
+        if not subscribed.done():
+            subscribed.set_result(track)
+
+    try:
+        await agent.connect(livekit_servers.ws_url, join_token(livekit_servers, name, "agent"))
+        await caller.connect(livekit_servers.ws_url, join_token(livekit_servers, name, "caller"))
+        listed = await livekit_api.room.list_participants(api.ListParticipantsRequest(room=name))
+        assert sorted(p.identity for p in listed.participants) == ["agent", "caller"]
+
+        source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=200)
+        track = rtc.LocalAudioTrack.create_audio_track("caller-voice", source)
+        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        await caller.local_participant.publish_track(track, options)
+
+        remote = await asyncio.wait_for(subscribed, timeout=10)
+        stream = rtc.AudioStream.from_track(track=remote, sample_rate=SAMPLE_RATE, num_channels=1)
+        tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(FRAME_SAMPLES) / SAMPLE_RATE)).astype(
+            np.int16
+        )
+
+        async def speak() -> None:
+            for _ in range(300):  # 3 s at most: the first loud frames end the test
+                frame = rtc.AudioFrame(tone.tobytes(), SAMPLE_RATE, 1, FRAME_SAMPLES)
+                await source.capture_frame(frame)
+
+        async def hear_tone() -> float:
+            async for event in stream:
+                samples = np.frombuffer(event.frame.data, dtype=np.int16)
+                level = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+                if level > 1000:
+                    return level
+            raise AssertionError("the audio stream ended before the tone arrived")
+
+        speaker = asyncio.create_task(speak())
+        try:
+            heard = await asyncio.wait_for(hear_tone(), timeout=10)
+        finally:
+            speaker.cancel()
+            await stream.aclose()
+        assert heard > 1000
+    finally:
+        await caller.disconnect()
+        await agent.disconnect()
+        await livekit_api.room.delete_room(api.DeleteRoomRequest(room=name))
