@@ -73,7 +73,7 @@ print-livekit-server:
 	@echo $(LIVEKIT_SERVER_BIN)
 
 $(LIVEKIT_SERVER_BIN):
-	@echo "Building livekit-server $(LIVEKIT_SERVER_VERSION) from the Go module proxy (about 7 min on 2 cores, once)"
+	@echo "Building livekit-server $(LIVEKIT_SERVER_VERSION) from the Go module proxy (about 5 min on 2 cores, once)"
 	rm -rf $(LIVEKIT_SERVER_DIR) $(LIVEKIT_SERVER_DIR).tmp
 	scripts/build-go-module.sh $(LIVEKIT_SERVER_MODULE) $(LIVEKIT_SERVER_VERSION) ./cmd/server \
 	  $(LIVEKIT_SERVER_DIR).tmp/livekit-server
