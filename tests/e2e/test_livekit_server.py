@@ -1,6 +1,7 @@
-"""The real LiveKit server on loopback (tests/livekit_servers.py), driven with livekit-api and
-the rtc SDK as our adapters will drive it: rooms, the SIP provisioning API, key checks, a
-participant joining over WebRTC and audio crossing the server between two participants."""
+"""The real LiveKit server on loopback (tests/livekit_servers.py), driven with livekit-api, the
+rtc SDK and the worker protocol as our adapters will drive it: rooms, the SIP provisioning API,
+key checks, audio crossing the server between two participants, and a room created with our
+agent's name dispatching a job to a registered worker."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
+import aiohttp
 import numpy as np
 import pytest
 from livekit import api, rtc
+from livekit.protocol import agent as agent_protocol
 
 from tests.livekit_servers import LiveKitServers
 
@@ -183,3 +186,88 @@ async def test_audio_published_by_one_participant_reaches_another_over_loopback(
         await caller.disconnect()
         await agent.disconnect()
         await livekit_api.room.delete_room(api.DeleteRoomRequest(room=name))
+
+
+async def test_a_room_naming_our_agent_dispatches_a_job_to_a_registered_worker(
+    livekit_servers: LiveKitServers, livekit_api: api.LiveKitAPI
+) -> None:
+    """The path a SIP call takes after the dispatch rule: the room is created with
+    `agents=[our name]`, the server asks our registered worker whether it takes the job,
+    assigns it with a room token, and the worker joins the room with it."""
+    agent_name = unique("voice-agent")
+    room_name = unique("call")
+    worker_token = (
+        api.AccessToken(livekit_servers.api_key, livekit_servers.api_secret)
+        .with_grants(api.VideoGrants(agent=True))
+        .to_jwt()
+    )
+    headers = {"Authorization": f"Bearer {worker_token}"}
+
+    async def receive(ws: aiohttp.ClientWebSocketResponse) -> agent_protocol.ServerMessage:
+        message = agent_protocol.ServerMessage()
+        message.ParseFromString(await asyncio.wait_for(ws.receive_bytes(), timeout=10))
+        return message
+
+    async def send(
+        ws: aiohttp.ClientWebSocketResponse, message: agent_protocol.WorkerMessage
+    ) -> None:
+        await ws.send_bytes(message.SerializeToString())
+
+    room = rtc.Room()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"{livekit_servers.ws_url}/agent", headers=headers) as ws,
+    ):
+        await send(
+            ws,
+            agent_protocol.WorkerMessage(
+                register=agent_protocol.RegisterWorkerRequest(
+                    type=agent_protocol.JT_ROOM, agent_name=agent_name, version="test"
+                )
+            ),
+        )
+        registered = await receive(ws)
+        assert registered.WhichOneof("message") == "register"
+        assert registered.register.worker_id
+
+        await livekit_api.room.create_room(
+            api.CreateRoomRequest(
+                name=room_name, agents=[api.RoomAgentDispatch(agent_name=agent_name)]
+            )
+        )
+        try:
+            asked = await receive(ws)
+            assert asked.WhichOneof("message") == "availability"
+            job = asked.availability.job
+            assert (job.room.name, job.agent_name) == (room_name, agent_name)
+            await send(
+                ws,
+                agent_protocol.WorkerMessage(
+                    availability=agent_protocol.AvailabilityResponse(
+                        job_id=job.id, available=True, participant_identity="agent"
+                    )
+                ),
+            )
+
+            assigned = await receive(ws)
+            assert assigned.WhichOneof("message") == "assignment"
+            assert assigned.assignment.job.id == job.id
+            await room.connect(
+                assigned.assignment.url or livekit_servers.ws_url, assigned.assignment.token
+            )
+            await send(
+                ws,
+                agent_protocol.WorkerMessage(
+                    update_job=agent_protocol.UpdateJobStatus(
+                        job_id=job.id, status=agent_protocol.JS_RUNNING
+                    )
+                ),
+            )
+            listed = await livekit_api.room.list_participants(
+                api.ListParticipantsRequest(room=room_name)
+            )
+            assert [p.identity for p in listed.participants] == ["agent"]
+            assert listed.participants[0].kind == api.ParticipantInfo.Kind.AGENT
+        finally:
+            await room.disconnect()
+            await livekit_api.room.delete_room(api.DeleteRoomRequest(room=room_name))
