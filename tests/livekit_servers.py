@@ -168,6 +168,12 @@ class LiveKitServers:
     def redis_address(self) -> str:
         return f"127.0.0.1:{self.redis_port}"
 
+    def server_log(self) -> str:
+        """What livekit-server has logged so far (the server's own record of jobs, e.g.
+        `job ended {"jobID": ..., "status": "JS_SUCCESS"}`)."""
+        servers = [p for p in self._processes if p.name == "livekit-server"]
+        return servers[-1].log_path.read_text(errors="replace") if servers else ""
+
     def __enter__(self) -> LiveKitServers:
         self.start()
         return self

@@ -1,0 +1,124 @@
+"""`AgentWorker` against the real LiveKit server on loopback (tests/livekit_servers.py): the
+behaviours tests/contract/test_livekit_dispatch.py checks against the fake that a real server
+shows on demand: registration, a refused key, a call dispatched to our agent name, run (the
+handler joins the room with the server's token) and its end reported, as the server logs it."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from livekit import api, rtc
+
+from tests.livekit_servers import LiveKitServers
+from voice_agent.adapters.livekit import AgentWorker, AssignedJob, LiveKitSettings
+from voice_agent.application.ports.errors import ProviderAuthError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def livekit_api(livekit_servers: LiveKitServers) -> AsyncIterator[api.LiveKitAPI]:
+    client = api.LiveKitAPI(
+        livekit_servers.url, livekit_servers.api_key, livekit_servers.api_secret
+    )
+    yield client
+    await client.aclose()
+
+
+async def eventually(check: Callable[[], bool], timeout_s: float = 10) -> None:
+    """Wait until `check()` holds: for the server's record (its log) there is nothing to await."""
+    async with asyncio.timeout(timeout_s):
+        while not check():  # noqa: ASYNC110 - a server process's log offers no event to await
+            await asyncio.sleep(0.05)
+
+
+class JoiningCalls:
+    """The job handler: joins the job's room with the server's token, as the transport will,
+    records who it was there, and leaves when released."""
+
+    def __init__(self, livekit_api: api.LiveKitAPI) -> None:
+        self.jobs: list[AssignedJob] = []
+        self.participants: list[api.ParticipantInfo] = []
+        self.release = asyncio.Event()
+        self.joined = asyncio.Event()
+        self._api = livekit_api
+
+    async def __call__(self, job: AssignedJob) -> None:
+        room = rtc.Room()
+        await room.connect(job.url, job.token)
+        try:
+            self.jobs.append(job)
+            listed = await self._api.room.list_participants(
+                api.ListParticipantsRequest(room=job.room)
+            )
+            self.participants = list(listed.participants)
+            self.joined.set()
+            await self.release.wait()
+        finally:
+            await room.disconnect()
+
+
+async def test_a_call_dispatched_to_our_agent_name_joins_runs_and_is_reported_done(
+    livekit_servers: LiveKitServers, livekit_api: api.LiveKitAPI
+) -> None:
+    agent_name = f"receptionist-{secrets.token_hex(3)}"
+    room_name = f"call-{secrets.token_hex(4)}"
+    settings = LiveKitSettings(
+        livekit_servers.ws_url,
+        livekit_servers.api_key,
+        livekit_servers.api_secret,
+        agent_name=agent_name,
+        status_interval_s=0.5,
+    )
+    calls = JoiningCalls(livekit_api)
+    worker = AgentWorker(settings, calls, max_jobs=2)
+    running = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(worker.registered.wait(), 10)
+        assert worker.worker_id
+
+        await livekit_api.room.create_room(
+            api.CreateRoomRequest(
+                name=room_name, agents=[api.RoomAgentDispatch(agent_name=agent_name)]
+            )
+        )
+
+        await asyncio.wait_for(calls.joined.wait(), 10)
+        job = calls.jobs[0]
+        assert job.room == room_name
+        # The identity is the one the worker gave in its availability answer.
+        assert [(p.identity, p.kind) for p in calls.participants] == [
+            (f"agent-{job.id}", api.ParticipantInfo.Kind.AGENT)
+        ]
+
+        calls.release.set()
+
+        # The server's end of the job as the worker reported it (the room's dispatch record,
+        # `list_dispatch`, keeps the state of the assignment: it is no witness of that).
+        def reported_done() -> bool:
+            return any(
+                "job ended" in line and job.id in line and '"status": "JS_SUCCESS"' in line
+                for line in livekit_servers.server_log().splitlines()
+            )
+
+        await eventually(reported_done)
+        assert not worker.jobs
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await livekit_api.room.delete_room(api.DeleteRoomRequest(room=room_name))
+
+
+async def test_a_wrong_secret_is_refused_at_once(livekit_servers: LiveKitServers) -> None:
+    settings = LiveKitSettings(
+        livekit_servers.ws_url, livekit_servers.api_key, secrets.token_hex(32)
+    )
+
+    async def never(job: AssignedJob) -> None:
+        raise AssertionError(f"a worker with a wrong key got job {job.id}")
+
+    with pytest.raises(ProviderAuthError, match="livekit"):
+        await asyncio.wait_for(AgentWorker(settings, never, max_jobs=1).run(), 10)
