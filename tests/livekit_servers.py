@@ -104,7 +104,9 @@ def server_config(
 class _Process:
     """One server process in its own process group, its output in a log file."""
 
-    def __init__(self, name: str, command: list[str], log_path: Path) -> None:
+    def __init__(
+        self, name: str, command: list[str], log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         self.log_path = log_path
         self._log: IO[bytes] = log_path.open("wb")
@@ -114,6 +116,7 @@ class _Process:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=env,
         )
 
     def exited(self) -> bool:
@@ -146,12 +149,19 @@ class _Process:
 
 class LiveKitServers:
     """Redis and livekit-server on loopback. `url` is the server's HTTP (Twirp API) address,
-    `ws_url` what rtc clients and workers connect to; `api_key`/`api_secret` are fresh."""
+    `ws_url` what rtc clients and workers connect to; `api_key`/`api_secret` are fresh.
 
-    def __init__(self) -> None:
+    The server runs a temporary copy of config/livekit/livekit.yaml with the ports, Redis and
+    keys replaced; with `override_by_environment` it runs the committed file itself and gets
+    them from LiveKit's environment variables instead, as a container would."""
+
+    def __init__(self, *, override_by_environment: bool = False) -> None:
+        self.override_by_environment = override_by_environment
         self.api_key = f"test-{secrets.token_hex(4)}"
         self.api_secret = secrets.token_hex(32)
         self.http_port = 0
+        self.rtc_tcp_port = 0
+        self.rtc_udp_port = 0
         self.redis_port = 0
         self._root = Path(tempfile.mkdtemp(prefix="voice-agent-livekit-"))
         self._processes: list[_Process] = []
@@ -228,29 +238,46 @@ class LiveKitServers:
         template = yaml.safe_load(SERVER_CONFIG.read_text())
         for attempt in range(3):
             self.http_port = free_port()
-            config = server_config(
-                template,
-                http_port=self.http_port,
-                rtc_tcp_port=free_port(),
-                rtc_udp_port=free_port(socket.SOCK_DGRAM),
-                redis_address=self.redis_address,
-                api_key=self.api_key,
-                api_secret=self.api_secret,
-            )
-            config_path = self._root / f"livekit-{attempt}.yaml"
-            config_path.write_text(yaml.safe_dump(config))
+            self.rtc_tcp_port = rtc_tcp_port = free_port()
+            self.rtc_udp_port = rtc_udp_port = free_port(socket.SOCK_DGRAM)
+            if self.override_by_environment:
+                config_path = SERVER_CONFIG
+                env = {
+                    **os.environ,
+                    "LIVEKIT_PORT": str(self.http_port),
+                    "LIVEKIT_RTC_TCP_PORT": str(rtc_tcp_port),
+                    "LIVEKIT_RTC_UDP_PORT_START": str(rtc_udp_port),
+                    "LIVEKIT_REDIS_ADDRESS": self.redis_address,
+                    "LIVEKIT_KEYS": f"{self.api_key}: {self.api_secret}",
+                }
+            else:
+                config = server_config(
+                    template,
+                    http_port=self.http_port,
+                    rtc_tcp_port=rtc_tcp_port,
+                    rtc_udp_port=rtc_udp_port,
+                    redis_address=self.redis_address,
+                    api_key=self.api_key,
+                    api_secret=self.api_secret,
+                )
+                config_path = self._root / f"livekit-{attempt}.yaml"
+                config_path.write_text(yaml.safe_dump(config))
+                env = None
             process = self._spawn(
                 "livekit-server",
                 [str(binary), "--config", str(config_path)],
                 f"livekit-{attempt}.log",
+                env,
             )
             if self._wait_ready(process, self._livekit_answers):
                 return
         raise self._failure(process)
 
     # -- helpers ----------------------------------------------------------------------
-    def _spawn(self, name: str, command: list[str], log_name: str) -> _Process:
-        process = _Process(name, command, self._root / log_name)
+    def _spawn(
+        self, name: str, command: list[str], log_name: str, env: dict[str, str] | None = None
+    ) -> _Process:
+        process = _Process(name, command, self._root / log_name, env)
         self._processes.append(process)
         return process
 

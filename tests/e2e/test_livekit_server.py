@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 import numpy as np
 import pytest
+import yaml
 from livekit import api, rtc
 from livekit.protocol import agent as agent_protocol
 
-from tests.livekit_servers import LiveKitServers
+from tests.livekit_servers import SERVER_CONFIG, LiveKitServers
 
 pytestmark = pytest.mark.slow
 
@@ -271,3 +272,31 @@ async def test_a_room_naming_our_agent_dispatches_a_job_to_a_registered_worker(
         finally:
             await room.disconnect()
             await livekit_api.room.delete_room(api.DeleteRoomRequest(room=room_name))
+
+
+async def test_the_committed_config_takes_its_ports_redis_and_keys_from_the_environment() -> None:
+    """What a container stack does with config/livekit/livekit.yaml: the file unchanged,
+    everything deployment-specific from LiveKit's environment variables. The committed
+    development key is then no longer accepted."""
+    with LiveKitServers(override_by_environment=True) as servers:
+        ours = api.LiveKitAPI(servers.url, servers.api_key, servers.api_secret)
+        committed = yaml.safe_load(SERVER_CONFIG.read_text())["keys"]
+        [(dev_key, dev_secret)] = committed.items()
+        dev = api.LiveKitAPI(servers.url, dev_key, dev_secret)
+        try:
+            name = unique("room")
+            await ours.room.create_room(api.CreateRoomRequest(name=name))
+            listed = await ours.room.list_rooms(api.ListRoomsRequest(names=[name]))
+            assert [room.name for room in listed.rooms] == [name]
+            with pytest.raises(api.TwirpError) as refused:
+                await dev.room.list_rooms(api.ListRoomsRequest())
+            assert refused.value.status == 401
+        finally:
+            await ours.aclose()
+            await dev.aclose()
+        started = next(
+            line for line in servers.server_log().splitlines() if "starting LiveKit server" in line
+        )
+        assert f'"portHttp": {servers.http_port}' in started
+        assert f'"rtc.portTCP": {servers.rtc_tcp_port}' in started
+        assert f'"rtc.portUDP": {{"Start":{servers.rtc_udp_port},' in started

@@ -20,8 +20,10 @@ class RecordingServers(LiveKitServers):
         super().__init__()
         self.spawned: list[livekit_servers._Process] = []
 
-    def _spawn(self, name: str, command: list[str], log_name: str) -> livekit_servers._Process:
-        process = super()._spawn(name, command, log_name)
+    def _spawn(
+        self, name: str, command: list[str], log_name: str, env: dict[str, str] | None = None
+    ) -> livekit_servers._Process:
+        process = super()._spawn(name, command, log_name, env)
         self.spawned.append(process)
         return process
 
