@@ -1,7 +1,9 @@
-"""LiveKit: the agent dispatch protocol (a worker that takes calls from the server). The SDKs
-(`livekit-api`, `livekit-protocol`) are imported only in this package."""
+"""LiveKit: the agent dispatch protocol (a worker that takes calls from the server) and a call
+as a room (`LiveKitCallTransport`). The SDKs (`livekit`, `livekit-api`, `livekit-protocol`)
+are imported only in this package."""
 
 from voice_agent.adapters.livekit.dispatch import AgentWorker, AssignedJob
 from voice_agent.adapters.livekit.settings import LiveKitSettings
+from voice_agent.adapters.livekit.transport import LiveKitCallTransport
 
-__all__ = ["AgentWorker", "AssignedJob", "LiveKitSettings"]
+__all__ = ["AgentWorker", "AssignedJob", "LiveKitCallTransport", "LiveKitSettings"]
