@@ -130,16 +130,20 @@ def _stack_name(choice: StackChoice) -> str:
     return choice.name.value
 
 
-def _runner(stack: Stack, store: CallStore, settings: Settings) -> CallRunner:
+def _runner(stack: Stack, store: CallStore, settings: Settings, max_calls: int) -> CallRunner:
     async def ports(sinks: Sequence[EventSink]) -> CallPorts:
         return call_ports(stack, store.repository, sinks)
 
     return CallRunner(
         ports,
         stack.config,
-        max_calls=settings.web_phone_max_calls,
+        max_calls=max_calls,
         max_answering=settings.web_phone.max_pending_starts,
     )
+
+
+def _web_phone_max_calls(settings: Settings) -> int:
+    return settings.web_phone_max_calls
 
 
 class Container(containers.DeclarativeContainer):
@@ -157,4 +161,6 @@ class Container(containers.DeclarativeContainer):
         local=providers.Resource(_local_stack, session_config, turn_end, sample_rate),
         cloud=providers.Resource(_cloud_stack, settings, session_config, turn_end, sample_rate),
     )
-    runner = providers.Singleton(_runner, stack, call_store, settings)
+    max_calls = providers.Callable(_web_phone_max_calls, settings)
+    """Calls the runner takes at once (the worker overrides it with `WORKER_MAX_CALLS`)."""
+    runner = providers.Singleton(_runner, stack, call_store, settings, max_calls)

@@ -165,6 +165,36 @@ class Settings(BaseSettings):
     """On SIGTERM, how long calls in progress get to be ended as `server_shutdown` and
     stored (usage included) before their tasks are cancelled."""
 
+    livekit_url: str | None = Field(
+        None, validation_alias=AliasChoices("LIVEKIT_URL", "livekit_url")
+    )
+    """The LiveKit server the worker takes calls from (`ws://host:7880`, `wss://...`)."""
+    livekit_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("LIVEKIT_API_KEY", "livekit_api_key")
+    )
+    livekit_api_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("LIVEKIT_API_SECRET", "livekit_api_secret")
+    )
+    livekit_agent_name: str = Field(
+        "voice-agent",
+        min_length=1,
+        validation_alias=AliasChoices("LIVEKIT_AGENT_NAME", "livekit_agent_name"),
+    )
+    """The agent name dispatch rules ask for (`room_config.agents`)."""
+    worker_max_calls: int = Field(
+        2, ge=1, le=1000, validation_alias=AliasChoices("WORKER_MAX_CALLS", "worker_max_calls")
+    )
+    """Calls one worker takes at once; it reports itself full beyond (LiveKit then dispatches
+    to another worker)."""
+    worker_drain_timeout_s: float = Field(
+        300.0,
+        ge=0,
+        le=7200,
+        validation_alias=AliasChoices("WORKER_DRAIN_TIMEOUT_S", "worker_drain_timeout_s"),
+    )
+    """On SIGTERM the worker takes no new call and lets calls in progress finish for this
+    long; then it ends them as `server_shutdown`."""
+
     @field_validator("system_prompt_file")
     @classmethod
     def _persona_is_readable_text(cls, path: Path) -> Path:

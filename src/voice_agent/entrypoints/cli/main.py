@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.observability.logging import CallLogContext, configure_logging
 from voice_agent.adapters.sqlalchemy import Database, SchemaBehindError
+from voice_agent.application.ports.errors import ProviderAuthError
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import Call
 from voice_agent.entrypoints.bootstrap.container import Container, resolved, shut_down
@@ -175,6 +176,31 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from voice_agent.entrypoints.worker.main import run_worker
+
+    container = Container()
+    settings = container.settings()
+    configure_logging(json=settings.log_json, level="INFO")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker(container, stop)
+
+    try:
+        asyncio.run(main())
+    except SchemaBehindError as error:
+        print(f"voice-agent worker: {error}", file=sys.stderr)
+        return 2
+    except ProviderAuthError as error:
+        print(f"voice-agent worker: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _migrate(args: argparse.Namespace) -> int:
     url = Container().settings().database_url
 
@@ -224,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=_serve)
+    worker = commands.add_parser(
+        "worker", help="take phone calls from LiveKit's agent dispatch (LIVEKIT_URL, key, secret)"
+    )
+    worker.set_defaults(handler=_worker)
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(handler=_migrate)
     config = commands.add_parser("config", help="show which stack runs and why")

@@ -1,0 +1,1 @@
+"""`voice-agent worker`: phone calls from LiveKit's agent dispatch, run like every call."""

@@ -1,0 +1,104 @@
+"""The worker process: registers with LiveKit under the agent name, takes the calls it is
+dispatched (at most `WORKER_MAX_CALLS`), runs each through the container's `CallRunner` on a
+`LiveKitCallTransport`, and drains on `stop`: it reports itself full, lets calls in progress
+finish for at most `WORKER_DRAIN_TIMEOUT_S`, then ends the rest as `server_shutdown`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from dependency_injector import providers
+
+from voice_agent.adapters.livekit import (
+    AgentWorker,
+    AssignedJob,
+    LiveKitCallTransport,
+    LiveKitSettings,
+)
+from voice_agent.adapters.observability.logging import CallLogContext
+from voice_agent.application.call_runner import CallRunner
+from voice_agent.application.ports.observer import EventSink
+from voice_agent.entrypoints.bootstrap.container import Container, resolved, shut_down
+from voice_agent.entrypoints.bootstrap.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def livekit_settings(settings: Settings) -> LiveKitSettings:
+    """The worker's connection; a missing variable is named in a `SystemExit`."""
+    missing = [
+        name
+        for name, value in (
+            ("LIVEKIT_URL", settings.livekit_url),
+            ("LIVEKIT_API_KEY", settings.livekit_api_key),
+            ("LIVEKIT_API_SECRET", settings.livekit_api_secret),
+        )
+        if not value
+    ]
+    if missing or not (settings.livekit_api_key and settings.livekit_api_secret):
+        raise SystemExit(f"voice-agent worker needs {', '.join(missing)}")
+    return LiveKitSettings(
+        url=settings.livekit_url or "",
+        api_key=settings.livekit_api_key.get_secret_value(),
+        api_secret=settings.livekit_api_secret.get_secret_value(),
+        agent_name=settings.livekit_agent_name,
+    )
+
+
+async def run_worker(
+    container: Container,
+    stop: asyncio.Event,
+    sinks: Sequence[EventSink] = (),
+    *,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Serve until `stop` is set, then drain. The container's stack and store are opened
+    first (models loaded or keys checked) and closed last; `ready` is set once the worker
+    is registered with the server (and set again after each reconnection)."""
+    settings = container.settings()
+    connection = livekit_settings(settings)
+    container.max_calls.override(providers.Object(settings.worker_max_calls))
+    runner: CallRunner = await resolved(container.runner())
+    rate = container.sample_rate()
+
+    async def take(job: AssignedJob) -> None:
+        transport = LiveKitCallTransport(job.url, job.token, sample_rate=rate)
+        await runner.run(transport, [CallLogContext(), *sinks])
+
+    worker = AgentWorker(
+        connection,
+        take,
+        max_jobs=settings.worker_max_calls,
+        load=lambda: len(runner.sessions) / settings.worker_max_calls,
+    )
+    serving = asyncio.create_task(worker.run(), name="livekit-worker")
+    if ready is not None:
+        signal = asyncio.create_task(_when_registered(worker, ready))
+        serving.add_done_callback(lambda _: signal.cancel())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if serving.done():
+            serving.result()  # a refused key, for one, ends the worker
+            return
+        log.info("draining: no new calls, %d in progress", len(worker.jobs))
+        worker.drain()
+        try:
+            async with asyncio.timeout(settings.worker_drain_timeout_s):
+                await worker.wait_jobs()
+        except TimeoutError:
+            runner.end_calls()
+            await worker.wait_jobs()
+    finally:
+        stopping.cancel()
+        serving.cancel()
+        await asyncio.gather(serving, stopping, return_exceptions=True)
+        await shut_down(container)
+
+
+async def _when_registered(worker: AgentWorker, ready: asyncio.Event) -> None:
+    await worker.registered.wait()
+    ready.set()
