@@ -87,6 +87,37 @@ async def test_a_dispatched_call_is_answered_heard_hung_up_and_stored(
     assert stored.turns[0].text == Settings().greeting
 
 
+async def test_stopping_drains_then_ends_the_calls_left_as_server_shutdown(
+    livekit_servers: LiveKitServers, livekit_api: api.LiveKitAPI
+) -> None:
+    agent_name = f"receptionist-{secrets.token_hex(3)}"
+    room = f"call-{secrets.token_hex(4)}"
+    settings = worker_settings(livekit_servers, agent_name).model_copy(
+        update={"worker_drain_timeout_s": 1.0}
+    )
+    container = Container()
+    container.settings.override(providers.Object(settings))
+    container.call_store.override(providers.Resource(memory_store))
+    store: CallStore = await resolved(container.call_store())
+    stop, ready = asyncio.Event(), asyncio.Event()
+    worker = asyncio.create_task(run_worker(container, stop, ready=ready))
+    caller = Caller()
+    try:
+        await asyncio.wait_for(ready.wait(), 20)
+        await livekit_api.room.create_room(
+            api.CreateRoomRequest(name=room, agents=[api.RoomAgentDispatch(agent_name=agent_name)])
+        )
+        await caller.join(livekit_servers, room)
+        await asyncio.wait_for(caller.wait_heard(0.5), 20)
+        stop.set()
+        await asyncio.wait_for(worker, 20)  # drained for 1 s, then the call was ended
+    finally:
+        stop.set()
+        await caller.leave()
+    [call] = (await store.repository.list()).calls
+    assert call.end_reason is EndReason.SERVER_SHUTDOWN
+
+
 def test_the_worker_names_the_variables_it_misses() -> None:
     settings = Settings(_env_file=None, livekit_url="ws://127.0.0.1:7880")
     with pytest.raises(SystemExit, match="LIVEKIT_API_KEY, LIVEKIT_API_SECRET"):

@@ -93,9 +93,10 @@ class AgentWorker:
         self.draining = True
 
     async def wait_jobs(self) -> None:
-        """Return once no job is in progress."""
+        """Return once no job is in progress. Cancelling the wait (a drain's timeout) leaves
+        the jobs running (`asyncio.wait`, not `gather`, which would cancel them)."""
         while self.jobs:
-            await asyncio.gather(*self.jobs.values(), return_exceptions=True)
+            await asyncio.wait(set(self.jobs.values()))
 
     @property
     def full(self) -> bool:
