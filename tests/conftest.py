@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from livekit import api
 
 from tests.livekit_servers import LiveKitServers, LiveKitUnavailable
 from tests.postgres_server import PostgresServer, PostgresUnavailable
@@ -58,3 +59,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     server: PostgresServer = request.getfixturevalue("postgres_server")
     with server.fresh_database() as url:
         yield url
+
+
+@pytest.fixture
+async def livekit_api(livekit_servers: LiveKitServers) -> AsyncIterator[api.LiveKitAPI]:
+    """A livekit-api client of the loopback server."""
+    client = api.LiveKitAPI(
+        livekit_servers.url, livekit_servers.api_key, livekit_servers.api_secret
+    )
+    yield client
+    await client.aclose()

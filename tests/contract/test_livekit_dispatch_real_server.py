@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 from livekit import api, rtc
@@ -18,15 +18,6 @@ from voice_agent.adapters.livekit import AgentWorker, AssignedJob, LiveKitSettin
 from voice_agent.application.ports.errors import ProviderAuthError
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def livekit_api(livekit_servers: LiveKitServers) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(
-        livekit_servers.url, livekit_servers.api_key, livekit_servers.api_secret
-    )
-    yield client
-    await client.aclose()
 
 
 async def eventually(check: Callable[[], bool], timeout_s: float = 10) -> None:

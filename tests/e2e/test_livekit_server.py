@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 
 import aiohttp
 import numpy as np
@@ -22,15 +21,6 @@ pytestmark = pytest.mark.slow
 
 SAMPLE_RATE = 48_000
 FRAME_SAMPLES = SAMPLE_RATE // 100  # 10 ms, as the rtc SDK frames audio
-
-
-@pytest.fixture
-async def livekit_api(livekit_servers: LiveKitServers) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(
-        livekit_servers.url, livekit_servers.api_key, livekit_servers.api_secret
-    )
-    yield client
-    await client.aclose()
 
 
 def unique(prefix: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 
 import pytest
 from dependency_injector import providers
@@ -27,15 +26,6 @@ from voice_agent.entrypoints.bootstrap.settings import Settings, StackName
 from voice_agent.entrypoints.worker.main import livekit_settings, run_worker
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def livekit_api(livekit_servers: LiveKitServers) -> AsyncIterator[api.LiveKitAPI]:
-    client = api.LiveKitAPI(
-        livekit_servers.url, livekit_servers.api_key, livekit_servers.api_secret
-    )
-    yield client
-    await client.aclose()
 
 
 def worker_settings(servers: LiveKitServers, agent_name: str) -> Settings:
