@@ -13,7 +13,7 @@ from livekit import api, rtc
 
 from tests.livekit_servers import LiveKitServers
 from voice_agent.adapters.audio.signal import rms, tone
-from voice_agent.adapters.livekit.transport import LiveKitCallTransport
+from voice_agent.adapters.livekit import LiveKitCallTransport, LiveKitSettings, RoomService
 from voice_agent.application.ports.transport import LineNotAnswered
 
 pytestmark = pytest.mark.slow
@@ -131,6 +131,33 @@ async def test_the_caller_leaving_ends_the_audio_stream(
         async for _ in frames:
             pass
     assert transport.hung_up_by == "caller"
+
+
+async def test_hanging_up_removes_the_caller_from_the_room(
+    livekit_servers: LiveKitServers,
+) -> None:
+    room = f"call-{secrets.token_hex(4)}"
+    caller = Caller()
+    await caller.join(livekit_servers, room)
+    left = asyncio.Event()
+    caller.room.on("disconnected", lambda *_: left.set())
+    rooms = RoomService(
+        LiveKitSettings(livekit_servers.ws_url, livekit_servers.api_key, livekit_servers.api_secret)
+    )
+    transport = LiveKitCallTransport(
+        livekit_servers.ws_url,
+        join_token(livekit_servers, room, "agent"),
+        remove_participant=rooms.remove_participant,
+    )
+    try:
+        await transport.open()
+        await transport.hang_up()
+        await asyncio.wait_for(left.wait(), 10)
+        assert transport.hung_up_by == "agent"
+    finally:
+        await transport.close("completed")
+        await rooms.aclose()
+        await caller.leave()
 
 
 async def test_no_caller_in_the_room_is_a_line_not_answered(

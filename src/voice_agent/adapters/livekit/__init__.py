@@ -2,8 +2,14 @@
 as a room (`LiveKitCallTransport`). The SDKs (`livekit`, `livekit-api`, `livekit-protocol`)
 are imported only in this package."""
 
-from voice_agent.adapters.livekit.dispatch import AgentWorker, AssignedJob
+from voice_agent.adapters.livekit.dispatch import AgentWorker, AssignedJob, RoomService
 from voice_agent.adapters.livekit.settings import LiveKitSettings
 from voice_agent.adapters.livekit.transport import LiveKitCallTransport
 
-__all__ = ["AgentWorker", "AssignedJob", "LiveKitCallTransport", "LiveKitSettings"]
+__all__ = [
+    "AgentWorker",
+    "AssignedJob",
+    "LiveKitCallTransport",
+    "LiveKitSettings",
+    "RoomService",
+]

@@ -7,11 +7,11 @@ from the moment its track is subscribed (no first words lost), resampled by the 
 `sample_rate`. Agent audio is paced by the same `PacedPlayout` as every line; between
 replies the track carries silence, because the SIP service hangs up a call whose media stops.
 DTMF arrives as the room's `sip_dtmf_received`. The caller leaving (or the room closing)
-ends the audio stream; `close` takes the agent out of the room.
+ends the audio stream. `hang_up` removes the caller from the room through the server's
+RoomService (for a SIP participant that ends the phone call); `close` takes the agent out.
 
-Not yet: hanging up by removing the SIP participant (RoomService), DTMF out, transfers
-(`TransferSIPParticipant`); tested so far on the real server with an ordinary participant
-as the caller, since the SIP service cannot be built here (see docs/performance.md).
+Not yet: DTMF out, transfers (`TransferSIPParticipant`); tested so far on the real server
+with an ordinary participant as the caller, since the SIP service cannot be built here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from livekit import rtc
@@ -30,6 +30,8 @@ from voice_agent.application.ports.transport import DtmfPressed, LineNotAnswered
 from voice_agent.domain.audio import AudioChunk
 
 log = logging.getLogger(__name__)
+RemoveParticipant = Callable[[str, str], Awaitable[None]]
+"""Removes participant `identity` (second) from room `name` (first): RoomService's call."""
 PHONE_NUMBER = "sip.phoneNumber"
 SOURCE_QUEUE_MS = 100
 """Agent audio the SDK may hold: small, so a barge-in's clear is near-instant."""
@@ -45,6 +47,7 @@ class LiveKitCallTransport:
         frame_s: float = 0.02,
         answer_timeout_s: float = 20.0,
         room: rtc.Room | None = None,
+        remove_participant: RemoveParticipant | None = None,
     ) -> None:
         self._url = url
         self._token = token
@@ -52,6 +55,7 @@ class LiveKitCallTransport:
         self._frame_s = frame_s
         self._answer_timeout_s = answer_timeout_s
         self._room = room or rtc.Room()
+        self._remove_participant = remove_participant
         self._source = rtc.AudioSource(sample_rate, 1, queue_size_ms=SOURCE_QUEUE_MS)
         self._outgoing: asyncio.Queue[AudioChunk] = asyncio.Queue()
         self._playout = PacedPlayout(sample_rate, self._outgoing.put_nowait, frame_s=frame_s)
@@ -145,7 +149,14 @@ class LiveKitCallTransport:
         await self._playout.wait_played_out()
 
     async def hang_up(self) -> None:
+        """End the call: the caller is removed from the room (the SIP leg hangs up)."""
         self._end("agent")
+        if self._caller is None or self._remove_participant is None:
+            return
+        try:
+            await self._remove_participant(self._room.name, self._caller.identity)
+        except Exception as error:  # the caller may have left meanwhile
+            log.info("could not remove the caller from room %s: %s", self._room.name, error)
 
     async def transfer(self, destination: str) -> None:
         raise NotImplementedError("transfers need the SIP API: not wired yet")

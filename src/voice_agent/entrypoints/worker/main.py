@@ -17,6 +17,7 @@ from voice_agent.adapters.livekit import (
     AssignedJob,
     LiveKitCallTransport,
     LiveKitSettings,
+    RoomService,
 )
 from voice_agent.adapters.observability.logging import CallLogContext
 from voice_agent.application.call_runner import CallRunner
@@ -64,8 +65,12 @@ async def run_worker(
     runner: CallRunner = await resolved(container.runner())
     rate = container.sample_rate()
 
+    rooms = RoomService(connection)
+
     async def take(job: AssignedJob) -> None:
-        transport = LiveKitCallTransport(job.url, job.token, sample_rate=rate)
+        transport = LiveKitCallTransport(
+            job.url, job.token, sample_rate=rate, remove_participant=rooms.remove_participant
+        )
         await runner.run(transport, [CallLogContext(), *sinks])
 
     worker = AgentWorker(
@@ -96,6 +101,7 @@ async def run_worker(
         stopping.cancel()
         serving.cancel()
         await asyncio.gather(serving, stopping, return_exceptions=True)
+        await rooms.aclose()
         await shut_down(container)
 
 
