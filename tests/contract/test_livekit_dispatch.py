@@ -164,3 +164,12 @@ async def test_calls_in_progress_go_on_across_a_reconnection_and_are_reported_ag
     await server.wait_until(lambda: server.statuses(job_id) == [agent.JS_RUNNING])
     calls.release.set()
     await server.wait_until(lambda: server.statuses(job_id)[-1] == agent.JS_SUCCESS)
+
+
+async def test_a_worker_takes_calls_up_to_its_capacity_not_up_to_the_load_threshold(
+    server: FakeLiveKitDispatch, started: Started
+) -> None:
+    """The 0.7 threshold is for another load measure: counted calls fill up to `max_jobs`."""
+    worker, _ = await started(max_jobs=4)
+    await asyncio.wait_for(worker.registered.wait(), 5)
+    assert [(await server.dispatch(f"call-{n}"))[1] for n in range(5)] == [True] * 4 + [False]

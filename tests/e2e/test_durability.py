@@ -62,13 +62,15 @@ def _wait_for_turns(url: str, count: int, process: subprocess.Popen[bytes]) -> N
     raise AssertionError(f"fewer than {count} turns stored within 60 s")
 
 
-def test_sigkill_mid_call_keeps_completed_turns_and_the_next_start_aborts_the_call(
-    tmp_path: Path, database_url: str
-) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url}
+QUESTIONS = [f"Question number {n} please" for n in range(30)]
+
+
+def _start_long_call(
+    tmp_path: Path, env: dict[str, str], *, stderr: int
+) -> subprocess.Popen[bytes]:
+    """A 30-question scripted call on the wall clock, stored in the migrated `DATABASE_URL`."""
     _run_to_the_end(_cli("migrate", env=env), env=env)
     long_call = tmp_path / "long.yaml"
-    questions = [f"Question number {n} please" for n in range(30)]
     long_call.write_text(
         yaml.safe_dump(
             {
@@ -78,17 +80,24 @@ def test_sigkill_mid_call_keeps_completed_turns_and_the_next_start_aborts_the_ca
                     "tts_ttfb": 0.02,
                     "tts_chars_per_second": 60,
                 },
-                "caller": [{"say": q, "duration": 0.5, "after_reply": 0.1} for q in questions],
-                "agent": [{"reply": f"Answer {n}."} for n in range(30)],
+                "caller": [{"say": q, "duration": 0.5, "after_reply": 0.1} for q in QUESTIONS],
+                "agent": [{"reply": f"Answer {n}."} for n in range(len(QUESTIONS))],
             }
         )
     )
-    process = subprocess.Popen(
+    return subprocess.Popen(
         _cli("call", "--script", str(long_call), "--realtime", "--store", env=env),
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
+
+
+def test_sigkill_mid_call_keeps_completed_turns_and_the_next_start_aborts_the_call(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    process = _start_long_call(tmp_path, env, stderr=subprocess.DEVNULL)
     try:
         _wait_for_turns(database_url, TURNS_BEFORE_KILL, process)
         process.send_signal(signal.SIGKILL)
@@ -101,7 +110,7 @@ def test_sigkill_mid_call_keeps_completed_turns_and_the_next_start_aborts_the_ca
     killed_id = calls[0][0]
     kept = [said for call_id, said in turns if call_id == killed_id]
     assert len(kept) >= TURNS_BEFORE_KILL
-    assert kept[:2] == [DEFAULT_GREETING, questions[0]]
+    assert kept[:2] == [DEFAULT_GREETING, QUESTIONS[0]]
 
     short_call = tmp_path / "short.yaml"
     short_call.write_text(yaml.safe_dump({"caller": [{"hang_up": True, "at": 0.1}]}))
@@ -117,24 +126,7 @@ def test_sigterm_mid_call_ends_and_stores_the_call_as_cancelled(
     tmp_path: Path, database_url: str
 ) -> None:
     env = {**os.environ, "DATABASE_URL": database_url}
-    _run_to_the_end(_cli("migrate", env=env), env=env)
-    long_call = tmp_path / "long.yaml"
-    questions = [f"Question number {n} please" for n in range(30)]
-    long_call.write_text(
-        yaml.safe_dump(
-            {
-                "latency": {"stt_final": 0.05, "llm_ttft": 0.05, "tts_ttfb": 0.02},
-                "caller": [{"say": q, "duration": 0.5, "after_reply": 0.1} for q in questions],
-                "agent": [{"reply": f"Answer {n}."} for n in range(30)],
-            }
-        )
-    )
-    process = subprocess.Popen(
-        _cli("call", "--script", str(long_call), "--realtime", "--store", env=env),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = _start_long_call(tmp_path, env, stderr=subprocess.PIPE)
     try:
         _wait_for_turns(database_url, TURNS_BEFORE_KILL, process)
         process.send_signal(signal.SIGTERM)

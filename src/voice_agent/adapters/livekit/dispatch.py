@@ -2,7 +2,8 @@
 
 The worker holds one WebSocket to `<url>/agent` (a JWT with the `agent` grant), registers
 under its agent name, and then, for each call the server wants to hand out: answers the
-`availability` request (no when draining, at `max_jobs`, or loaded beyond `full_at_load`),
+`availability` request (no when draining, at `max_jobs`, or when the optional `load`
+measure reaches `full_at_load`),
 runs the `assignment` through `handle` (which joins the room with the server's token and
 runs the call), and reports the job `running`, then `success` or `failed`. Every
 `status_interval_s` it reports its load (`WS_FULL` once it takes no more) and pings. A
@@ -61,7 +62,8 @@ class AgentWorker:
         self._settings = settings
         self._handle = handle
         self._max_jobs = max_jobs
-        self._load = load or (lambda: len(self.jobs) / max(max_jobs, 1))
+        self._load = load
+        """Another measure of load (e.g. CPU), 0..1; by default only the calls count."""
         self.jobs: dict[str, asyncio.Task[None]] = {}
         self.worker_id: str | None = None
         self.draining = False
@@ -103,8 +105,12 @@ class AgentWorker:
         return (
             self.draining
             or len(self.jobs) >= self._max_jobs
-            or self._load() >= self._settings.full_at_load
+            or (self._load is not None and self._load() >= self._settings.full_at_load)
         )
+
+    def _current_load(self) -> float:
+        calls = len(self.jobs) / max(self._max_jobs, 1)
+        return calls if self._load is None else max(calls, self._load())
 
     # -- one connection --------------------------------------------------------------
     async def _serve_once(self) -> None:
@@ -231,7 +237,7 @@ class AgentWorker:
 
     async def _report_status(self) -> None:
         while True:
-            load = min(max(self._load(), 0.0), 1.0)
+            load = min(max(self._current_load(), 0.0), 1.0)
             await self._send(
                 agent.WorkerMessage(
                     update_worker=agent.UpdateWorkerStatus(

@@ -73,12 +73,7 @@ async def run_worker(
         )
         await runner.run(transport, [CallLogContext(), *sinks])
 
-    worker = AgentWorker(
-        connection,
-        take,
-        max_jobs=settings.worker_max_calls,
-        load=lambda: len(runner.sessions) / settings.worker_max_calls,
-    )
+    worker = AgentWorker(connection, take, max_jobs=settings.worker_max_calls)
     serving = asyncio.create_task(worker.run(), name="livekit-worker")
     if ready is not None:
         signal = asyncio.create_task(_when_registered(worker, ready))
