@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from voice_agent.domain.audio import AudioChunk
@@ -24,6 +25,29 @@ NOT_ANSWERED = "not_answered"
 class LineNotAnswered(ConnectionError):
     """The line could not be answered: the caller left, or never started the call, or broke
     the line's protocol while it was being answered (the caller has been told which)."""
+
+
+class TransferOutcome(Enum):
+    """Why a transfer did not happen, as the caller should be told."""
+
+    BUSY = "busy"
+    """The destination is busy (SIP 486, 600)."""
+    DECLINED = "declined"
+    """The destination refused the call (SIP 603, 403)."""
+    NO_ANSWER = "no_answer"
+    """Nobody answered before the ringing timeout (SIP 408, 480, 487, or our own timeout)."""
+    FAILED = "failed"
+    """Anything else: unknown destination, the line or the provider failed."""
+
+
+class TransferFailed(Exception):
+    """`CallTransport.transfer` could not hand the caller over; the caller is still on the
+    line. `detail` is for logs (no secrets, numbers masked by the logger)."""
+
+    def __init__(self, outcome: TransferOutcome, detail: str) -> None:
+        super().__init__(f"transfer {outcome.value}: {detail}")
+        self.outcome = outcome
+        self.detail = detail
 
 
 class CallTransport(Protocol):
@@ -87,5 +111,7 @@ class CallTransport(Protocol):
     async def hang_up(self) -> None: ...
 
     async def transfer(self, destination: str) -> None:
-        """Hand the caller to `destination` (e.g. "tel:+15550100"); raises on failure."""
+        """Hand the caller to `destination` (e.g. "tel:+15550100"); returns once the caller
+        has been handed over. Raises `TransferFailed` (the caller still on the line) when the
+        destination is busy, declines, does not answer or cannot be reached."""
         ...
