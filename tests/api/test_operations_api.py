@@ -3,12 +3,20 @@ import subprocess
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from tests.api.conftest import Probes
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.domain.call import CallStatus, EndReason
-from voice_agent.domain.events import CallEnded, CallerInterrupted, CallStarted, TurnCompleted
+from voice_agent.domain.events import (
+    CallEnded,
+    CallerInterrupted,
+    CallStarted,
+    TurnCompleted,
+    UsageRecorded,
+)
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
+from voice_agent.domain.usage import ProviderUsage
 from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health, HealthChecker
 
 
@@ -55,6 +63,21 @@ async def test_metrics_follow_call_events_and_pass_promtool(
     assert "voice_agent_interruptions_total 1.0" in text
     returncode, output = _promtool_check(response.content)
     assert returncode == 0, output
+
+
+async def test_usage_and_cost_of_finished_calls_are_counted(
+    client: httpx.AsyncClient, metrics: PrometheusMetrics
+) -> None:
+    groq = ProviderUsage("groq", llm_prompt_tokens=900, llm_completion_tokens=40)
+    cartesia = ProviderUsage("cartesia", tts_characters=120)
+    metrics(UsageRecorded("c1", 3.0, (groq, cartesia), 0.0042))
+    metrics(UsageRecorded("c2", 4.0, (ProviderUsage("deepgram", stt_audio_seconds=30.0),), 0.004))
+    text = (await client.get("/metrics")).text
+    assert 'voice_agent_llm_tokens_total{kind="prompt",provider="groq"} 900.0' in text
+    assert 'voice_agent_tts_characters_total{provider="cartesia"} 120.0' in text
+    assert 'voice_agent_stt_audio_seconds_total{provider="deepgram"} 30.0' in text
+    cost = metrics.registry.get_sample_value("voice_agent_cost_usd_total")
+    assert cost == pytest.approx(0.0082)
 
 
 def _promtool_check(exposition: bytes) -> tuple[int, bytes]:

@@ -5,6 +5,7 @@ import pytest
 
 from voice_agent.adapters.clock import LoopClock
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
+from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.application.ports.errors import ProviderError, ProviderUnavailable
 from voice_agent.application.session.inputs import Input, Timer, TimerFired
 from voice_agent.application.session.recorder import CallRecorder
@@ -61,9 +62,17 @@ class UpToFourAttempts:
         return 0.5 if attempt <= 4 and error.retryable else None
 
 
-async def _record_two_turns(repository: FlakyRepository) -> tuple[Call | None, CallRecorder]:
+async def _record_two_turns(
+    repository: FlakyRepository, metrics: PrometheusMetrics | None = None
+) -> tuple[Call | None, CallRecorder]:
     call = Call(caller_number="+15550100", started_at=NOW)
-    recorder = CallRecorder(repository, call.id, clock=LoopClock(), retry=UpToFourAttempts())
+    recorder = CallRecorder(
+        repository,
+        call.id,
+        clock=LoopClock(),
+        retry=UpToFourAttempts(),
+        on_failure=metrics or (lambda _: None),
+    )
     recorder.start()
     recorder.save_call(call)
     first = Turn(Role.CALLER, "first", index=0, started_at=NOW)
@@ -89,3 +98,19 @@ async def test_a_write_that_keeps_failing_is_given_up_and_the_next_ones_go_on() 
     assert stored is not None
     assert [t.text for t in stored.turns] == ["second"]
     assert (recorder.retries, recorder.failures) == (3, 1)
+
+
+@pytest.mark.looptime
+async def test_failed_writes_are_counted_in_the_metrics_retried_or_given_up() -> None:
+    metrics = PrometheusMetrics()
+    await _record_two_turns(FlakyRepository({"first"}, times=100), metrics)
+    errors = metrics.registry.get_sample_value(
+        "voice_agent_store_errors_total", {"operation": "save_turn"}
+    )
+    assert errors == 4  # three retried attempts, then the one given up
+    assert (
+        metrics.registry.get_sample_value(
+            "voice_agent_store_errors_total", {"operation": "save_call"}
+        )
+        == 0
+    )

@@ -81,6 +81,17 @@ class AudioUnderrun(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class StoreWriteFailed(DomainEvent):
+    """Writing part of the call to the store failed (`operation`: save_call, save_turn or
+    record_event); `gave_up` when no retry is left and that record is lost. Published to the
+    sinks, never stored itself (the store is what failed)."""
+
+    operation: str
+    error: str
+    gave_up: bool
+
+
+@dataclass(frozen=True, slots=True)
 class UsageRecorded(DomainEvent):
     """A call's provider usage and its estimated cost in USD (sent when the call ends)."""
 

@@ -17,7 +17,9 @@ from voice_agent.domain.events import (
     DomainEvent,
     FalseInterruptionIgnored,
     ProviderFailed,
+    StoreWriteFailed,
     TurnCompleted,
+    UsageRecorded,
 )
 from voice_agent.domain.turn import Role
 
@@ -90,7 +92,19 @@ class PrometheusMetrics:
             ["provider"],
             registry=r,
         )
-
+        self.store_errors = Counter(
+            "voice_agent_store_errors",
+            "Failed writes to the call store (retried or given up), by operation.",
+            ["operation"],
+            registry=r,
+        )
+        for operation in ("save_call", "save_turn", "record_event"):
+            self.store_errors.labels(operation)
+        self.cost_usd = Counter(
+            "voice_agent_cost_usd",
+            "Estimated provider cost of finished calls (USD, from the configured prices).",
+            registry=r,
+        )
         self.circuit_state = Gauge(
             "voice_agent_provider_circuit_state",
             "Circuit breaker per provider: 0 closed, 1 half-open, 2 open.",
@@ -127,21 +141,21 @@ class PrometheusMetrics:
                 self.provider_errors.labels(event.stage, event.provider).inc()
             case AudioUnderrun():
                 self.underruns.inc()
-            case _:
+            case StoreWriteFailed():
+                self.store_errors.labels(event.operation).inc()
+            case UsageRecorded():
                 self._usage(event)
+            case _:
+                pass
 
-    def _usage(self, event: DomainEvent) -> None:
-        usage = getattr(event, "usage", None)
-        if not isinstance(usage, tuple):
-            return
-        for item in usage:
-            provider = getattr(item, "provider", "unknown")
-            self.llm_tokens.labels(provider, "prompt").inc(getattr(item, "llm_prompt_tokens", 0))
-            self.llm_tokens.labels(provider, "completion").inc(
-                getattr(item, "llm_completion_tokens", 0)
-            )
-            self.stt_seconds.labels(provider).inc(getattr(item, "stt_audio_seconds", 0.0))
-            self.tts_characters.labels(provider).inc(getattr(item, "tts_characters", 0))
+    def _usage(self, event: UsageRecorded) -> None:
+        for item in event.usage:
+            provider = item.provider
+            self.llm_tokens.labels(provider, "prompt").inc(item.llm_prompt_tokens)
+            self.llm_tokens.labels(provider, "completion").inc(item.llm_completion_tokens)
+            self.stt_seconds.labels(provider).inc(item.stt_audio_seconds)
+            self.tts_characters.labels(provider).inc(item.tts_characters)
+        self.cost_usd.inc(event.cost_usd)
 
     def exposition(self) -> bytes:
         if self._breakers is not None:

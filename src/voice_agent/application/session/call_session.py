@@ -125,6 +125,7 @@ class CallSession:
             clock=ports.clock,
             retry=ports.storage_retry,
             max_events=config.max_stored_events,
+            on_failure=lambda event: self._log.publish(event),
         )
         history = DialogueHistory(config.system_prompt, config.history_token_budget)
         self._log = TurnLog(self.call, history, recorder, self._clock, ports.sinks)

@@ -3,7 +3,8 @@ the caller hears, and each turn is on disk as soon as it completes.
 
 A write that fails with a retryable `ProviderError` (the database locked or unreachable for
 a moment) is tried again after the `RetryPolicy`'s delay, a bounded number of times; a write
-that still fails is given up (logged, counted) and the writes behind it go on."""
+that still fails is given up (logged, counted) and the writes behind it go on. Every failed
+attempt is also reported to `on_failure` as a `StoreWriteFailed` (for the metrics and alerts)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,14 @@ from voice_agent.application.ports.errors import ProviderError
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.resilience.retry import NoRetry, RetryPolicy
 from voice_agent.domain.call import Call
-from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.events import DomainEvent, StoreWriteFailed
 from voice_agent.domain.turn import Turn
 
 log = logging.getLogger(__name__)
 
 Write = Callable[[], Awaitable[None]]
+Operation = tuple[str, Write]
+"""A write and the repository operation it performs (its name for metrics)."""
 
 
 class CallRecorder:
@@ -34,13 +37,15 @@ class CallRecorder:
         clock: Clock,
         retry: RetryPolicy | None = None,
         max_events: int = 500,
+        on_failure: Callable[[StoreWriteFailed], None] | None = None,
     ) -> None:
         self._repository = repository
         self._call_id = call_id
         self._clock = clock
         self._retry: RetryPolicy = retry or NoRetry()
         self.retries = 0
-        self._writes: asyncio.Queue[Write | None] = asyncio.Queue()
+        self._on_failure = on_failure or (lambda _: None)
+        self._writes: asyncio.Queue[Operation | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.failures = 0
         self._events_left = max_events
@@ -53,11 +58,13 @@ class CallRecorder:
     def save_call(self, call: Call) -> None:
         snapshot = copy.copy(call)
         snapshot.turns = []
-        self._writes.put_nowait(lambda: self._repository.save_call(snapshot))
+        self._writes.put_nowait(("save_call", lambda: self._repository.save_call(snapshot)))
 
     def save_turn(self, turn: Turn) -> None:
         snapshot = copy.copy(turn)
-        self._writes.put_nowait(lambda: self._repository.save_turn(self._call_id, snapshot))
+        self._writes.put_nowait(
+            ("save_turn", lambda: self._repository.save_turn(self._call_id, snapshot))
+        )
 
     def record_event(self, event: DomainEvent) -> None:
         if self._events_left <= 0:
@@ -68,7 +75,7 @@ class CallRecorder:
             self.dropped_events += 1
             return
         self._events_left -= 1
-        self._writes.put_nowait(lambda: self._repository.record_event(event))
+        self._writes.put_nowait(("record_event", lambda: self._repository.record_event(event)))
 
     async def close(self) -> None:
         """Finish every pending write (the call's final state included)."""
@@ -77,14 +84,15 @@ class CallRecorder:
             await self._task
 
     async def _drain(self) -> None:
-        while (write := await self._writes.get()) is not None:
+        while (operation := await self._writes.get()) is not None:
             try:
-                await self._attempt(write)
-            except Exception:
+                await self._attempt(*operation)
+            except Exception as error:
                 self.failures += 1
                 log.exception("could not store call %s", self._call_id)
+                self._report(operation[0], error, gave_up=True)
 
-    async def _attempt(self, write: Write) -> None:
+    async def _attempt(self, name: str, write: Write) -> None:
         attempt = 1
         while True:
             try:
@@ -95,6 +103,15 @@ class CallRecorder:
                 if delay is None:
                     raise
                 log.warning("storing call %s failed (%s); retrying", self._call_id, error)
+                self._report(name, error, gave_up=False)
             self.retries += 1
             attempt += 1
             await self._clock.sleep(delay)
+
+    def _report(self, operation: str, error: BaseException, *, gave_up: bool) -> None:
+        at = self._clock.wall().timestamp()
+        event = StoreWriteFailed(self._call_id, at, operation, type(error).__name__, gave_up)
+        try:
+            self._on_failure(event)
+        except Exception:
+            log.exception("reporting a store failure failed")
