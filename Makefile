@@ -18,10 +18,8 @@ SMART_TURN_WHEEL := pipecat-ai==1.14.0
 # installed from that file only. Changing a flag changes the key and builds a new wheel. The
 # directory is per user (WHEELHOUSE), so other clones reuse the build instead of compiling again.
 LLAMA_VERSION := 0.3.36
-LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
-	-DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
-	-DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF \
-	-DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+# The flags live in their own file, which the Dockerfile reads too: one portable build for both.
+LLAMA_CMAKE_ARGS := $(shell cat config/build/llama-cmake-args)
 PY_TAG := $(shell $(PYTHON) -c 'import sys; print(sys.implementation.cache_tag)')
 LLAMA_KEY := $(shell printf '%s' '$(LLAMA_VERSION) $(PY_TAG) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 WHEELHOUSE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/voice-agent/wheels
@@ -41,7 +39,7 @@ LIVEKIT_SERVER_DIR := $(LIVEKIT_CACHE)/livekit-server-$(LIVEKIT_SERVER_VERSION)
 LIVEKIT_SERVER_BIN := $(LIVEKIT_SERVER_DIR)/livekit-server
 
 .PHONY: setup run test lint format bench clean system-deps llama-wheel print-llama-wheel-dir \
-	livekit-servers print-livekit-server
+	livekit-servers print-livekit-server docker-build up down logs health migrate
 
 setup: $(STAMP)
 
@@ -124,3 +122,45 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist src/*.egg-info
+
+# --- Containers (README "Deploy"). No Docker engine is needed for anything above this line. ------
+# The stack file: docker-compose.yml (development) or docker-compose.prod.yml, e.g.
+#   make up COMPOSE_FILE=docker-compose.prod.yml WORKERS=3
+# docker compose reads COMPOSE_FILE from the environment itself.
+export COMPOSE_FILE ?= docker-compose.yml
+VOICE_AGENT_TAG ?= 0.1.0
+LOCAL_MODELS ?= $(if $(findstring prod,$(COMPOSE_FILE)),false,true)
+WORKERS ?= 1
+COMPOSE := docker compose
+
+.env:
+	@echo "No .env: copy the template and fill in the keys first:  cp .env.template .env" >&2
+	@exit 1
+
+docker-build:
+	docker build --build-arg LOCAL_MODELS=$(LOCAL_MODELS) -t voice-agent:$(VOICE_AGENT_TAG) .
+
+up: .env
+	$(COMPOSE) up -d --build $(if $(findstring prod,$(COMPOSE_FILE)),--scale worker=$(WORKERS))
+
+down:
+	$(COMPOSE) down
+
+logs:
+	$(COMPOSE) logs --follow --tail=200
+
+# Runs the schema migration service once (the stacks also run it before the API and workers).
+migrate: .env
+	$(COMPOSE) run --rm migrate
+
+# /health of the API and of every worker replica, from inside their containers.
+health:
+	@status=0; \
+	$(COMPOSE) exec -T api python -m voice_agent.entrypoints.cli.probe http://127.0.0.1:8000/health || status=1; \
+	replicas=$$($(COMPOSE) ps -q worker | wc -l); \
+	if [ "$$replicas" -eq 0 ]; then echo "worker: no replica running"; status=1; fi; \
+	for i in $$(seq 1 $$replicas); do \
+	  printf 'worker %s: ' $$i; \
+	  $(COMPOSE) exec -T --index $$i worker python -m voice_agent.entrypoints.cli.probe http://127.0.0.1:8081/health || status=1; \
+	done; \
+	exit $$status
