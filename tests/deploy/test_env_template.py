@@ -51,7 +51,7 @@ def test_the_catalog_reads_nested_groups_as_pydantic_settings_does(
     )
     monkeypatch.setenv("ENGINE__SILENCE_TIMEOUT_S", "9.5")
     monkeypatch.setenv("PRICES__GROQ__STT_PER_MINUTE", "0.25")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.engine.silence_timeout_s == 9.5
     assert settings.prices.groq.stt_per_minute == 0.25
 
