@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.deploy.files import COMPOSE_FILES, ROOT, makefile_variable, services
 
@@ -94,6 +95,15 @@ def test_livekit_runs_the_version_and_config_files_the_tests_run(name: str) -> N
     mounts = [*found["livekit"]["volumes"], *found["sip"]["volumes"]]
     assert "./config/livekit/livekit.yaml:/etc/livekit/livekit.yaml:ro" in mounts
     assert "./config/livekit/sip.yaml:/sip/config.yaml:ro" in mounts
+
+
+def test_the_sip_service_takes_its_credentials_from_the_environment() -> None:
+    # livekit-sip parses its file over the environment's values: a key in the file would win.
+    sip = yaml.safe_load((ROOT / "config/livekit/sip.yaml").read_text())
+    assert {"api_key", "api_secret", "ws_url"}.isdisjoint(sip)
+    for name in COMPOSE_FILES:
+        environment = services(name)["sip"]["environment"]
+        assert {"LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "LIVEKIT_WS_URL"} <= set(environment)
 
 
 def test_production_workers_scale_and_share_postgresql() -> None:
