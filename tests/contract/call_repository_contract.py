@@ -9,6 +9,7 @@ import pytest
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
 from voice_agent.domain.events import CallerInterrupted, DtmfReceived, ToolCalled
+from voice_agent.domain.room_events import RoomEvent, RoomEventType
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.domain.usage import ProviderUsage
 
@@ -25,6 +26,18 @@ def _turn(index: int, text: str = "hello", **kwargs: object) -> Turn:
         text=text,
         index=index,
         started_at=T0 + timedelta(seconds=index),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _room_event(
+    event_id: str, room: str = "call-a", seconds: int = 0, **kwargs: object
+) -> RoomEvent:
+    return RoomEvent(
+        id=event_id,
+        type=RoomEventType.PARTICIPANT_JOINED,
+        room_name=room,
+        created_at=T0 + timedelta(seconds=seconds),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -247,3 +260,79 @@ class CallRepositoryContract:
         stored = await repository.get(call.id)
         assert stored is not None
         assert stored.turns[0].text == "original"
+
+    async def test_room_events_round_trip_in_the_order_they_happened(
+        self, repository: CallRepository
+    ) -> None:
+        caller = _room_event(
+            "EV_caller",
+            seconds=1,
+            participant_identity="sip_+15550100123",
+            participant_kind="sip",
+            sip_call_id="SCL_abc123",
+            phone_number="+15550100123",
+        )
+        started = RoomEvent(
+            "EV_started", RoomEventType.ROOM_STARTED, "call-a", T0 + timedelta(seconds=1)
+        )
+        agent = _room_event(
+            "EV_agent", seconds=1, participant_identity="agent", participant_kind="agent"
+        )
+        other_room = _room_event("EV_other", room="call-b", seconds=0)
+        finished = RoomEvent(
+            "EV_finished", RoomEventType.ROOM_FINISHED, "call-a", T0 + timedelta(seconds=9)
+        )
+        # Delivered out of order: `created_at` orders them, then arrival (whole seconds tie).
+        for event in (finished, started, caller, agent, other_room):
+            assert await repository.record_room_event(event) is True
+        page = await repository.room_events(room="call-a")
+        assert page.total == 4
+        assert page.events == [started, caller, agent, finished]
+        everything = await repository.room_events()
+        assert [e.id for e in everything.events] == [
+            "EV_other",
+            "EV_started",
+            "EV_caller",
+            "EV_agent",
+            "EV_finished",
+        ]
+        second = await repository.room_events(room="call-a", limit=2, offset=1)
+        assert (second.total, [e.id for e in second.events]) == (4, ["EV_caller", "EV_agent"])
+        assert (await repository.room_events(room="no-such-room")).total == 0
+
+    async def test_a_room_event_delivered_twice_is_stored_once_as_first_received(
+        self, repository: CallRepository
+    ) -> None:
+        first = _room_event("EV_retried", participant_identity="caller")
+        retry = _room_event("EV_retried", seconds=5, participant_identity="someone else")
+        assert await repository.record_room_event(first) is True
+        assert await repository.record_room_event(retry) is False
+        assert await repository.record_room_event(first) is False
+        page = await repository.room_events()
+        assert (page.total, page.events) == (1, [first])
+
+    async def test_room_event_times_are_instants_in_utc(self, repository: CallRepository) -> None:
+        paris = timezone(timedelta(hours=1))
+        event = _room_event("EV_paris")
+        await repository.record_room_event(
+            RoomEvent(event.id, event.type, event.room_name, event.created_at.astimezone(paris))
+        )
+        (stored,) = (await repository.room_events()).events
+        assert stored.created_at == T0
+        assert stored.created_at.utcoffset() == timedelta(0)
+
+    async def test_room_events_leave_the_calls_alone(self, repository: CallRepository) -> None:
+        call = _call()
+        await repository.save_call(call)
+        await repository.save_turn(call.id, _turn(0, "kept"))
+        await repository.record_room_event(
+            RoomEvent("EV_end", RoomEventType.ROOM_FINISHED, call.id, T0 + timedelta(minutes=1))
+        )
+        stored = await repository.get(call.id)
+        assert stored is not None
+        assert (stored.status, stored.ended_at, [t.text for t in stored.turns]) == (
+            CallStatus.ACTIVE,
+            None,
+            ["kept"],
+        )
+        assert (await repository.list()).total == 1

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Collection
 from datetime import datetime
 
-from voice_agent.application.ports.repository import CallPage
+from voice_agent.application.ports.repository import CallPage, RoomEventPage
 from voice_agent.domain.call import Call, CallOwner, CallStatus
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.moments import as_utc
+from voice_agent.domain.room_events import RoomEvent
 from voice_agent.domain.turn import Turn
 
 
@@ -23,6 +25,8 @@ class InMemoryCallRepository:
         self._calls: dict[str, Call] = {}
         self._turns: dict[str, dict[str, Turn]] = {}
         self._events: dict[str, list[DomainEvent]] = {}
+        self._room_events: dict[str, RoomEvent] = {}
+        """By event id, in arrival order."""
 
     async def save_call(self, call: Call) -> None:
         stored = copy.deepcopy(call)
@@ -93,3 +97,18 @@ class InMemoryCallRepository:
 
     async def release_owner(self, owner_id: str) -> None:
         self._owners.pop(owner_id, None)
+
+    async def record_room_event(self, event: RoomEvent) -> bool:
+        if event.id in self._room_events:
+            return False
+        self._room_events[event.id] = dataclasses.replace(
+            event, created_at=as_utc(event.created_at)
+        )
+        return True
+
+    async def room_events(
+        self, *, room: str | None = None, limit: int = 100, offset: int = 0
+    ) -> RoomEventPage:
+        matching = [e for e in self._room_events.values() if room is None or e.room_name == room]
+        matching.sort(key=lambda e: as_utc(e.created_at))  # stable: arrival order for ties
+        return RoomEventPage(events=matching[offset : offset + limit], total=len(matching))

@@ -8,10 +8,17 @@ import typing
 from datetime import datetime
 from typing import Any
 
-from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallOwnerRow, CallRow, TurnRow
+from voice_agent.adapters.sqlalchemy.tables import (
+    CallEventRow,
+    CallOwnerRow,
+    CallRow,
+    LiveKitEventRow,
+    TurnRow,
+)
 from voice_agent.domain import events as domain_events
 from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.room_events import RoomEvent, RoomEventType
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.domain.usage import ProviderUsage
 
@@ -46,6 +53,33 @@ def row_to_call(row: CallRow) -> Call:
 
 def owner_from_row(row: CallOwnerRow) -> CallOwner:
     return CallOwner(id=row.id, host=row.host, pid=row.pid, heartbeat_at=row.heartbeat_at)
+
+
+def room_event_values(event: RoomEvent) -> dict[str, Any]:
+    """The `livekit_events` columns of `event` (for an insert statement)."""
+    return {
+        "event_id": event.id,
+        "event_type": event.type.value,
+        "room_name": event.room_name,
+        "created_at": event.created_at,  # a UtcDateTime column: stored in UTC
+        "participant_identity": event.participant_identity,
+        "participant_kind": event.participant_kind,
+        "sip_call_id": event.sip_call_id,
+        "phone_number": event.phone_number,
+    }
+
+
+def row_to_room_event(row: LiveKitEventRow) -> RoomEvent:
+    return RoomEvent(
+        id=row.event_id,
+        type=RoomEventType(row.event_type),
+        room_name=row.room_name,
+        created_at=row.created_at,
+        participant_identity=row.participant_identity,
+        participant_kind=row.participant_kind,
+        sip_call_id=row.sip_call_id,
+        phone_number=row.phone_number,
+    )
 
 
 def turn_to_row(call_id: str, turn: Turn, row: TurnRow | None = None) -> TurnRow:

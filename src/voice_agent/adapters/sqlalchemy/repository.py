@@ -11,27 +11,48 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
 
 from voice_agent.adapters.sqlalchemy.database import Database
 from voice_agent.adapters.sqlalchemy.mapping import (
     call_to_row,
     event_to_row,
     owner_from_row,
+    room_event_values,
     row_to_call,
     row_to_event,
+    row_to_room_event,
     row_to_turn,
     turn_to_row,
 )
-from voice_agent.adapters.sqlalchemy.tables import CallEventRow, CallOwnerRow, CallRow, TurnRow
+from voice_agent.adapters.sqlalchemy.tables import (
+    CallEventRow,
+    CallOwnerRow,
+    CallRow,
+    LiveKitEventRow,
+    TurnRow,
+)
 from voice_agent.application.ports.errors import ProviderError, ProviderUnavailable
-from voice_agent.application.ports.repository import CallPage
+from voice_agent.application.ports.repository import CallPage, RoomEventPage
 from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.room_events import RoomEvent
 from voice_agent.domain.turn import Turn
 
 DATABASE = "database"
+
+
+def _insert_room_event_once(dialect: str, event: RoomEvent) -> Executable:
+    """An insert of `event` that skips it when its event id is stored already (on the two
+    supported databases, each with its own spelling of `ON CONFLICT DO NOTHING`)."""
+    key = [LiveKitEventRow.event_id]
+    values = room_event_values(event)
+    if dialect == "postgresql":
+        return postgresql.insert(LiveKitEventRow).values(values).on_conflict_do_nothing(index_elements=key)
+    return sqlite.insert(LiveKitEventRow).values(values).on_conflict_do_nothing(index_elements=key)
 
 
 def _brief(error: DBAPIError) -> str:
@@ -156,3 +177,28 @@ class SqlAlchemyCallRepository:
     async def release_owner(self, owner_id: str) -> None:
         async with self._write() as session:
             await session.execute(delete(CallOwnerRow).where(CallOwnerRow.id == owner_id))
+
+    async def record_room_event(self, event: RoomEvent) -> bool:
+        # One statement that skips an existing event id: two deliveries of the same event
+        # arriving at once store it once, with no unique-key error for the second.
+        statement = _insert_room_event_once(self._db.engine.dialect.name, event)
+        async with self._write() as session:
+            result = await session.execute(statement)
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def room_events(
+        self, *, room: str | None = None, limit: int = 100, offset: int = 0
+    ) -> RoomEventPage:
+        conditions = [] if room is None else [LiveKitEventRow.room_name == room]
+        async with self._db.sessions() as session:
+            total = await session.scalar(
+                select(func.count()).select_from(LiveKitEventRow).where(*conditions)
+            )
+            rows = await session.scalars(
+                select(LiveKitEventRow)
+                .where(*conditions)
+                .order_by(LiveKitEventRow.created_at, LiveKitEventRow.seq)
+                .limit(limit)
+                .offset(offset)
+            )
+            return RoomEventPage(events=[row_to_room_event(r) for r in rows], total=total or 0)

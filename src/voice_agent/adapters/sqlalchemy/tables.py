@@ -90,3 +90,22 @@ class CallEventRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     at: Mapped[float] = mapped_column(Float)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class LiveKitEventRow(Base):
+    """An audited room or participant event (see `domain.room_events.RoomEvent`). `seq`
+    keeps the arrival order (the server's `created_at` has whole seconds only); `event_id`
+    is unique, so a retried delivery is stored once."""
+
+    __tablename__ = "livekit_events"
+    __table_args__ = (Index("ix_livekit_events_room_created", "room_name", "created_at"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    room_name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    participant_identity: Mapped[str | None] = mapped_column(String(255))
+    participant_kind: Mapped[str | None] = mapped_column(String(32))
+    sip_call_id: Mapped[str | None] = mapped_column(String(255))
+    phone_number: Mapped[str | None] = mapped_column(String(64))

@@ -9,12 +9,19 @@ from typing import Protocol
 
 from voice_agent.domain.call import Call, CallOwner, CallStatus
 from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.room_events import RoomEvent
 from voice_agent.domain.turn import Turn
 
 
 @dataclass(frozen=True, slots=True)
 class CallPage:
     calls: list[Call]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEventPage:
+    events: list[RoomEvent]
     total: int
 
 
@@ -71,4 +78,17 @@ class CallRepository(Protocol):
     async def release_owner(self, owner_id: str) -> None:
         """The owner stopped cleanly: forget it (calls it left active are then aborted by
         the next start-up)."""
+        ...
+
+    async def record_room_event(self, event: RoomEvent) -> bool:
+        """Store a room or participant event for audit, unless one with its id is stored
+        already (the server retries deliveries): True when stored now, False for a
+        duplicate (the stored one is kept as it was). Calls are never touched."""
+        ...
+
+    async def room_events(
+        self, *, room: str | None = None, limit: int = 100, offset: int = 0
+    ) -> RoomEventPage:
+        """Room events in the order they happened (`created_at`, then arrival), all rooms
+        or one (`room`: its exact name)."""
         ...

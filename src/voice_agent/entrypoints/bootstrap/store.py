@@ -26,10 +26,11 @@ from typing import Any, TypeVar
 
 from voice_agent.adapters.resilience import BackoffRetry
 from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
-from voice_agent.application.ports.repository import CallPage, CallRepository
+from voice_agent.application.ports.repository import CallPage, CallRepository, RoomEventPage
 from voice_agent.application.resilience.retry import RetryPolicy
 from voice_agent.domain.call import Call, CallOwner, CallStatus
 from voice_agent.domain.events import DomainEvent
+from voice_agent.domain.room_events import RoomEvent
 from voice_agent.domain.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -200,3 +201,11 @@ class ForwardingCallRepository:
 
     async def release_owner(self, owner_id: str) -> None:
         await self._on_loop(self._inner.release_owner(owner_id))
+
+    async def record_room_event(self, event: RoomEvent) -> bool:
+        return await self._on_loop(self._inner.record_room_event(event))
+
+    async def room_events(
+        self, *, room: str | None = None, limit: int = 100, offset: int = 0
+    ) -> RoomEventPage:
+        return await self._on_loop(self._inner.room_events(room=room, limit=limit, offset=offset))
