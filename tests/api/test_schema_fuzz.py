@@ -13,6 +13,7 @@ from schemathesis.checks import not_a_server_error
 
 from tests.api.conftest import API_KEY
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
+from voice_agent.adapters.livekit.webhook import LiveKitWebhookVerifier
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.domain.call import Call
 from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health, HealthChecker
@@ -33,6 +34,9 @@ def _app() -> object:
             health=HealthChecker({"database": _ok}),
             config_status=lambda: {"stack": {"active": "fake"}},
             api_key=API_KEY,
+            livekit_webhook=LiveKitWebhookVerifier(
+                "fuzz-key", "fuzz-secret-at-least-32-characters"
+            ),
         )
     )
 

@@ -19,6 +19,17 @@ class RoomEventType(Enum):
     """The participant's connection dropped without it leaving."""
 
 
+MAX_LENGTHS = {
+    "id": 128,
+    "room_name": 255,
+    "participant_identity": 255,
+    "participant_kind": 32,
+    "sip_call_id": 255,
+    "phone_number": 64,
+}
+"""The longest text each field takes (the store's columns are this wide)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RoomEvent:
     """One event as the server reported it. `id` is the server's own: a delivery retried
@@ -37,3 +48,9 @@ class RoomEvent:
     """"standard", "sip", "agent", "ingress", "egress"... as the server names it."""
     sip_call_id: str | None = None
     phone_number: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, longest in MAX_LENGTHS.items():
+            value = getattr(self, name)
+            if value is not None and len(value) > longest:
+                raise ValueError(f"{name} is longer than {longest} characters")

@@ -51,7 +51,11 @@ def _insert_room_event_once(dialect: str, event: RoomEvent) -> Executable:
     key = [LiveKitEventRow.event_id]
     values = room_event_values(event)
     if dialect == "postgresql":
-        return postgresql.insert(LiveKitEventRow).values(values).on_conflict_do_nothing(index_elements=key)
+        return (
+            postgresql.insert(LiveKitEventRow)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=key)
+        )
     return sqlite.insert(LiveKitEventRow).values(values).on_conflict_do_nothing(index_elements=key)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from voice_agent.domain.moments import as_utc
+from voice_agent.domain.room_events import MAX_LENGTHS as ROOM_EVENT_LENGTHS
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -101,11 +102,15 @@ class LiveKitEventRow(Base):
     __table_args__ = (Index("ix_livekit_events_room_created", "room_name", "created_at"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    event_id: Mapped[str] = mapped_column(String(ROOM_EVENT_LENGTHS["id"]), unique=True)
     event_type: Mapped[str] = mapped_column(String(64))
-    room_name: Mapped[str] = mapped_column(String(255))
+    room_name: Mapped[str] = mapped_column(String(ROOM_EVENT_LENGTHS["room_name"]))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
-    participant_identity: Mapped[str | None] = mapped_column(String(255))
-    participant_kind: Mapped[str | None] = mapped_column(String(32))
-    sip_call_id: Mapped[str | None] = mapped_column(String(255))
-    phone_number: Mapped[str | None] = mapped_column(String(64))
+    participant_identity: Mapped[str | None] = mapped_column(
+        String(ROOM_EVENT_LENGTHS["participant_identity"])
+    )
+    participant_kind: Mapped[str | None] = mapped_column(
+        String(ROOM_EVENT_LENGTHS["participant_kind"])
+    )
+    sip_call_id: Mapped[str | None] = mapped_column(String(ROOM_EVENT_LENGTHS["sip_call_id"]))
+    phone_number: Mapped[str | None] = mapped_column(String(ROOM_EVENT_LENGTHS["phone_number"]))

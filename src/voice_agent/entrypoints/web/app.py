@@ -21,6 +21,7 @@ from voice_agent.adapters.sqlalchemy import Database
 from voice_agent.adapters.web.limits import WebPhoneLimits, excerpt
 from voice_agent.adapters.web.starlette_socket import StarletteSocket
 from voice_agent.adapters.web.transport import MAX_FRAME_BYTES
+from voice_agent.application.ports.webhook import WebhookVerifier
 from voice_agent.entrypoints.bootstrap.container import Container, resolved, shut_down
 from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health, HealthChecker, Probe
 from voice_agent.entrypoints.bootstrap.settings import Settings, WebPhoneSettings
@@ -137,6 +138,19 @@ def web_phone_gate(settings: Settings, *, public: bool) -> WebPhoneGate:
     return WebPhoneGate(origins, CallTokens(key) if key else None)
 
 
+def livekit_webhook(settings: Settings) -> WebhookVerifier | None:
+    """The webhook's signature check, with the LiveKit key and secret (None without them).
+    Imported only then: the LiveKit SDK is an extra (`voice-agent[livekit]`)."""
+    if settings.livekit_api_key is None or settings.livekit_api_secret is None:
+        return None
+    from voice_agent.adapters.livekit.webhook import LiveKitWebhookVerifier
+
+    return LiveKitWebhookVerifier(
+        settings.livekit_api_key.get_secret_value(),
+        settings.livekit_api_secret.get_secret_value(),
+    )
+
+
 def health_checker(
     database: Database | None, stack: StackChoice, stages: Mapping[str, Probe] | None = None
 ) -> HealthChecker:
@@ -207,6 +221,7 @@ def create_server_app(
                     health=health_checker(store.database, stack_choice, stack.probes),
                     config_status=lambda: config_status(settings, stack_choice),
                     api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+                    livekit_webhook=livekit_webhook(settings),
                 )
             )
             app.mount("/", api)

@@ -1,4 +1,5 @@
-"""The FastAPI application: `/health`, `/metrics`, `/config/status`, `/calls`."""
+"""The FastAPI application: `/health`, `/metrics`, `/config/status`, `/calls`, and LiveKit's
+webhook with the room events it recorded (`/livekit/...`)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from voice_agent.adapters.observability.metrics import CONTENT_TYPE, PrometheusMetrics
 from voice_agent.application.ports.repository import CallRepository
+from voice_agent.application.ports.webhook import WebhookVerifier
 from voice_agent.domain.call import CallStatus
 from voice_agent.domain.events import CallerInterrupted
 from voice_agent.entrypoints.bootstrap.health import Health, HealthChecker
+from voice_agent.entrypoints.web.api.livekit import add_livekit_routes
 from voice_agent.entrypoints.web.api.schemas import (
     CallDetail,
     CallList,
@@ -45,7 +48,11 @@ class ApiDependencies:
     health: HealthChecker
     config_status: Callable[[], Mapping[str, Any]]
     api_key: str | None
-    """Bearer token for `/calls`; None disables those endpoints (401 with a reason)."""
+    """Bearer token for `/calls` and `/livekit/events`; None disables those endpoints (401
+    with a reason)."""
+    livekit_webhook: WebhookVerifier | None = None
+    """Checks LiveKit's webhook deliveries; None (no LiveKit key and secret) disables
+    `POST /livekit/webhook` (503 with a reason)."""
 
 
 bearer = HTTPBearer(auto_error=False)
@@ -55,7 +62,8 @@ def create_app(deps: ApiDependencies) -> FastAPI:
     app = FastAPI(
         title="voice-agent",
         version="0.1.0",
-        description="Health, metrics, configuration status and call records of the voice agent.",
+        description="Health, metrics, configuration status and call records of the voice agent, "
+        "and LiveKit's room events.",
     )
 
     @app.middleware("http")
@@ -147,4 +155,7 @@ def create_app(deps: ApiDependencies) -> FastAPI:
             events=[event_out(e) for e in events],
         )
 
+    add_livekit_routes(
+        app, repository=deps.repository, verifier=deps.livekit_webhook, authorized=authorized
+    )
     return app

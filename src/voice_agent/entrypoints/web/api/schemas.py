@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from voice_agent.domain.call import Call, EndReason
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.moments import as_utc
+from voice_agent.domain.room_events import RoomEvent
 from voice_agent.domain.turn import Turn
 
 _UNENCODED_PLUS_OFFSET = re.compile(r"(\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
@@ -103,6 +104,48 @@ class CallList(BaseModel):
     limit: int
     offset: int
     calls: list[CallSummary]
+
+
+class RoomEventOut(BaseModel):
+    id: str = Field(description="LiveKit's event id (a retried delivery has the same).")
+    type: str = Field(
+        description="room_started, room_finished, participant_joined, participant_left or "
+        "participant_connection_aborted."
+    )
+    room_name: str
+    created_at: datetime = Field(description="When LiveKit created the event (UTC).")
+    participant_identity: str | None
+    participant_kind: str | None = Field(description="sip, agent, standard...")
+    sip_call_id: str | None = Field(description="A phone caller's SIP Call-ID.")
+    phone_number: str | None = Field(description="A phone caller's number, as the carrier gave it.")
+
+    @classmethod
+    def of(cls, event: RoomEvent) -> RoomEventOut:
+        return cls(
+            id=event.id,
+            type=event.type.value,
+            room_name=event.room_name,
+            created_at=event.created_at,
+            participant_identity=event.participant_identity,
+            participant_kind=event.participant_kind,
+            sip_call_id=event.sip_call_id,
+            phone_number=event.phone_number,
+        )
+
+
+class RoomEventList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    events: list[RoomEventOut]
+
+
+class WebhookAnswer(BaseModel):
+    id: str | None
+    status: str = Field(
+        description="recorded (stored now), duplicate (stored before: a retried delivery) or "
+        "ignored (a LiveKit event that is not audited, e.g. track_published)."
+    )
 
 
 class ComponentOut(BaseModel):
