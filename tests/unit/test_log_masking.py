@@ -102,6 +102,10 @@ def _last_line(captured: io.StringIO) -> dict[str, Any]:
         ("call from +1 (555) 010-0199 answered", "call from ***99 answered"),
         ("call from +49 151 12345678", "call from ***78"),
         ("call from +15550100 at 2026-11-25T09:00:00Z", "call from ***00 at 2026-11-25T09:00"),
+        # LiveKit names a dispatch rule's room and a SIP caller after the number, with `_`.
+        ("room call-_+15550100123_aBcD finished", "room call-_***23_aBcD finished"),
+        ("participant sip_+15550100123 joined", "participant sip_***23 joined"),
+        ("participant sip_15550100123 joined", "participant sip_***23 joined"),
     ],
 )
 def test_secrets_and_numbers_in_every_spelling_are_masked(

@@ -41,16 +41,18 @@ _TEXT_SECRET = re.compile(
 )
 _AUTH_SCHEME = re.compile(r"\b((?i:bearer)|Basic)\s+(?!\*\*\*)[A-Za-z0-9._~+/=-]{6,}")
 
-# Phone numbers, most specific first.
+# Phone numbers, most specific first. `_` separates a number from its neighbours (LiveKit
+# names rooms and SIP callers `call-_+15550100123_aBcD`, `sip_+15550100123`); letters and
+# digits do not (a number inside a token is not a phone number).
 _SIP_OR_TEL = re.compile(r"(?i)\b(tel|sips?):((?:\+|%2B)?\d[\d().-]{5,}\d)")
 _INTERNATIONAL = re.compile(
-    r"(?i)(?<![\w+%])(?:\+|%2B)(?:"
+    r"(?i)(?<![^\W_]|[+%])(?:\+|%2B)(?:"
     r"\d{7,15}(?!\d)"  # compact E.164: does not run on into the next number
     r"|\d{1,4}(?:[ .-]?\(\d{1,5}\)\d{0,8}|[ .-]\d{1,8}){2,6}(?!\d)"  # grouped: +44 20 7946 0958
     r")"
 )
 _NORTH_AMERICAN = re.compile(r"(?<![\w.-])\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b(?![.-]\d)")
-_BARE_E164 = re.compile(r"(?<![\w.:/+-])(?:1\d{10}|[2-9]\d{10,14})(?![\w:/-]|\.\d)")
+_BARE_E164 = re.compile(r"(?<![^\W_]|[.:/+-])(?:1\d{10}|[2-9]\d{10,14})(?![^\W_]|[:/-]|\.\d)")
 E164_DIGITS = range(7, 16)
 
 
