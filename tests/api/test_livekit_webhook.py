@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
+import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +22,7 @@ from livekit.protocol.models import ParticipantInfo, Room
 from livekit.protocol.webhook import WebhookEvent
 from starlette.testclient import TestClient
 
+from voice_agent.adapters.observability.logging import configure_logging
 from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
 from voice_agent.domain.call import Call
 from voice_agent.domain.turn import Role, Turn
@@ -144,6 +148,27 @@ def test_a_phone_caller_joining_is_recorded_with_what_an_auditor_needs(
         }
     ]
     assert stored(client, room="another-room") == []
+
+
+def test_the_log_lines_never_show_the_callers_number(client: TestClient) -> None:
+    stream = io.StringIO()
+    configure_logging(json=True)
+    logging.getLogger().handlers[0].setStream(stream)  # type: ignore[attr-defined]
+    body = event_json(participant=sip_caller())
+    client.post(URL, content=body, headers=signed(body))
+    client.post(URL, content=body, headers=signed(body, ttl=timedelta(minutes=-5)))
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    logged = [line for line in lines if line["event"].startswith("livekit webhook")]
+    assert [(line["event"], line["level"]) for line in logged] == [
+        ("livekit webhook", "info"),
+        ("livekit webhook refused", "warning"),
+    ]
+    assert logged[0]["room"] == "call-_***23_aBcD"
+    assert (logged[0]["event_id"], logged[1]["reason"]) == (
+        "EV_caller_joined",
+        "the webhook token has expired",
+    )
+    assert "5550100123" not in stream.getvalue()
 
 
 def test_room_events_and_the_agent_are_recorded_in_the_order_they_happened(
