@@ -155,8 +155,12 @@ class LiveKitServers:
     keys replaced; with `override_by_environment` it runs the committed file itself and gets
     them from LiveKit's environment variables instead, as a container would."""
 
-    def __init__(self, *, override_by_environment: bool = False) -> None:
+    def __init__(
+        self, *, override_by_environment: bool = False, extra_config: dict[str, Any] | None = None
+    ) -> None:
+        """`extra_config`: top-level sections added to the server's config (e.g. `webhook`)."""
         self.override_by_environment = override_by_environment
+        self.extra_config = extra_config or {}
         self.api_key = f"test-{secrets.token_hex(4)}"
         self.api_secret = secrets.token_hex(32)
         self.http_port = 0
@@ -260,6 +264,7 @@ class LiveKitServers:
                     api_key=self.api_key,
                     api_secret=self.api_secret,
                 )
+                config.update(self.extra_config)
                 config_path = self._root / f"livekit-{attempt}.yaml"
                 config_path.write_text(yaml.safe_dump(config))
                 env = None
