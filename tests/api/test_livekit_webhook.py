@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from google.protobuf.json_format import MessageToJson
 from livekit import api
@@ -22,11 +23,18 @@ from livekit.protocol.models import ParticipantInfo, Room
 from livekit.protocol.webhook import WebhookEvent
 from starlette.testclient import TestClient
 
+from voice_agent.adapters.fakes.repository import InMemoryCallRepository
+from voice_agent.adapters.livekit.webhook import LiveKitWebhookVerifier
 from voice_agent.adapters.observability.logging import configure_logging
+from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
+from voice_agent.application.ports.errors import ProviderUnavailable
 from voice_agent.domain.call import Call
+from voice_agent.domain.room_events import RoomEvent
 from voice_agent.domain.turn import Role, Turn
+from voice_agent.entrypoints.bootstrap.health import HealthChecker
 from voice_agent.entrypoints.bootstrap.settings import Settings
+from voice_agent.entrypoints.web.api import ApiDependencies, create_app
 from voice_agent.entrypoints.web.api.livekit import MAX_WEBHOOK_BYTES
 from voice_agent.entrypoints.web.app import create_server_app
 
@@ -361,3 +369,30 @@ def test_without_the_livekit_key_and_secret_the_webhook_says_it_is_disabled(
             {"detail": "LiveKit webhooks are disabled: set LIVEKIT_API_KEY and LIVEKIT_API_SECRET"},
         )
         assert stored(client) == []
+
+
+class UnavailableStore(InMemoryCallRepository):
+    async def record_room_event(self, event: RoomEvent) -> bool:
+        raise ProviderUnavailable("database", "database is locked")
+
+
+async def test_a_store_that_is_down_answers_503_so_livekit_retries() -> None:
+    app = create_app(
+        ApiDependencies(
+            repository=UnavailableStore(),
+            metrics=PrometheusMetrics(),
+            health=HealthChecker({}),
+            config_status=dict,
+            api_key=API_KEY,
+            livekit_webhook=LiveKitWebhookVerifier(LIVEKIT_KEY, LIVEKIT_SECRET),
+        )
+    )
+    body = event_json(participant=sip_caller())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://api"
+    ) as http:
+        response = await http.post(URL, content=body, headers=signed(body))
+    assert (response.status_code, response.json()) == (
+        503,
+        {"detail": "the event store is unavailable: the delivery can be retried"},
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -310,6 +311,14 @@ class CallRepositoryContract:
         assert await repository.record_room_event(first) is False
         page = await repository.room_events()
         assert (page.total, page.events) == (1, [first])
+
+    async def test_deliveries_of_one_event_at_the_same_time_store_it_once(
+        self, repository: CallRepository
+    ) -> None:
+        event = _room_event("EV_raced")
+        outcomes = await asyncio.gather(*(repository.record_room_event(event) for _ in range(4)))
+        assert sorted(outcomes) == [False, False, False, True]
+        assert (await repository.room_events()).events == [event]
 
     async def test_room_event_times_are_instants_in_utc(self, repository: CallRepository) -> None:
         paris = timezone(timedelta(hours=1))
