@@ -62,6 +62,9 @@ class ProviderFailed(DomainEvent):
     error: str
     provider: str = "unknown"
     """The failing provider's name, when the error carries one."""
+    outcome: str | None = None
+    """For a failed transfer (stage `transfer`): `busy`, `declined`, `no_answer` or
+    `failed`, as the caller was told."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,11 @@ from voice_agent.application.ports.llm import LanguageModel, ToolCall
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.ports.stt import SpeechToText
-from voice_agent.application.ports.transport import CallTransport
+from voice_agent.application.ports.transport import (
+    CallTransport,
+    TransferFailed,
+    TransferOutcome,
+)
 from voice_agent.application.ports.tts import TextToSpeech
 from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.ports.vad import VoiceActivityDetector
@@ -370,8 +374,13 @@ class CallSession:
                 try:
                     await self._transport.transfer(destination)
                 except Exception as error:
-                    self._log.failure("transfer", error)
-                    self._say(self._guards.transfer_failed_line())
+                    outcome = (
+                        error.outcome
+                        if isinstance(error, TransferFailed)
+                        else TransferOutcome.FAILED
+                    )
+                    self._log.failure("transfer", error, outcome=outcome.value)
+                    self._say(self._guards.transfer_failed_line(outcome))
                     return True
                 self._guards.hang_up_on_end = False
                 await self._end(EndReason.TRANSFERRED)

@@ -20,6 +20,16 @@ class Prompts:
     farewell: str = "Thank you for calling. Goodbye!"
     transferring: str = "Let me transfer you now."
     transfer_failed: str = "Sorry, I couldn't transfer you. Can I help with anything else?"
+    """A transfer failed for any other reason than the three below."""
+    transfer_busy: str = (
+        "That line is busy right now, so I couldn't put you through. Can I help with anything else?"
+    )
+    transfer_declined: str = (
+        "I'm sorry, they can't take your call right now. Can I help with anything else?"
+    )
+    transfer_no_answer: str = (
+        "Nobody is answering on that line at the moment. Can I help with anything else?"
+    )
 
 
 @dataclass(frozen=True, slots=True)

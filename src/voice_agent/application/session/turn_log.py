@@ -155,9 +155,10 @@ class TurnLog:
         self._recorder.record_event(event)
         self.publish(event)
 
-    def failure(self, stage: str, error: BaseException) -> None:
+    def failure(self, stage: str, error: BaseException, *, outcome: str | None = None) -> None:
         provider = str(getattr(error, "provider", "unknown"))
-        self.record(ProviderFailed(self.call.id, self.epoch(), stage, str(error), provider))
+        event = ProviderFailed(self.call.id, self.epoch(), stage, str(error), provider, outcome)
+        self.record(event)
 
     def publish(self, event: DomainEvent) -> None:
         for sink in self._sinks:
