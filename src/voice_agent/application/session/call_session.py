@@ -76,7 +76,6 @@ from voice_agent.application.session.turn_log import TurnLog
 from voice_agent.domain.call import Call, EndReason
 from voice_agent.domain.events import (
     CallerInterrupted,
-    DtmfReceived,
     FalseInterruptionIgnored,
     StateChanged,
     ToolCalled,
@@ -226,7 +225,7 @@ class CallSession:
             case CallerHungUp():
                 await self._on_caller_hung_up()
             case Dtmf():
-                self._log.record(DtmfReceived(self.call.id, self._log.epoch(), item.digit))
+                self._log.key_pressed(item.digit)
             case SttFailed():
                 await self._on_stt_failed(item.error)
             case EndRequested():
