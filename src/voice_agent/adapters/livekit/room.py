@@ -118,6 +118,8 @@ class LiveKitRoom:
         self._rate = sample_rate
         self._room = room or rtc.Room()
         self._source = rtc.AudioSource(sample_rate, 1, queue_size_ms=SOURCE_QUEUE_MS)
+        self.agent_track = rtc.LocalAudioTrack.create_audio_track("agent", self._source)
+        """The agent's voice as published (`capture` feeds it)."""
 
     @property
     def name(self) -> str:
@@ -153,9 +155,8 @@ class LiveKitRoom:
             await room.connect(self._url, self._token)
         except rtc.ConnectError as error:
             raise ConnectionError(f"could not join the room: {error}") from None
-        track = rtc.LocalAudioTrack.create_audio_track("agent", self._source)
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        await room.local_participant.publish_track(track, options)
+        await room.local_participant.publish_track(self.agent_track, options)
         # Everyone first, then the tracks: the caller is chosen knowing who is in the room.
         reporting = True
         present = list(room.remote_participants.values())

@@ -18,7 +18,7 @@ that ends the phone call); `close` takes the agent out. `transfer` plays out wha
 then asks the injected `transfer_participant` (a SIP REFER through the server) to hand the
 caller over, for at most `transfer_timeout_s`.
 
-Tested on a scripted room (tests/contract/livekit_room.py) and on the real server with an
+Tested on a scripted room (tests/scripted_room.py) and on the real server with an
 ordinary participant as the caller; the SIP service itself cannot be built here.
 """
 

@@ -46,6 +46,7 @@ def livekit_settings(settings: Settings) -> LiveKitSettings:
         api_key=settings.livekit_api_key.get_secret_value(),
         api_secret=settings.livekit_api_secret.get_secret_value(),
         agent_name=settings.livekit_agent_name,
+        transfer_timeout_s=settings.livekit_transfer_timeout_s,
     )
 
 
@@ -69,7 +70,11 @@ async def run_worker(
 
     async def take(job: AssignedJob) -> None:
         transport = LiveKitCallTransport(
-            job.url, job.token, sample_rate=rate, remove_participant=rooms.remove_participant
+            job.url,
+            job.token,
+            sample_rate=rate,
+            transfer_timeout_s=connection.transfer_timeout_s,
+            remove_participant=rooms.remove_participant,
         )
         await runner.run(transport, [CallLogContext(), *sinks])
 
