@@ -9,7 +9,12 @@ import pytest
 
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
-from voice_agent.domain.events import CallerInterrupted, DtmfReceived, ToolCalled
+from voice_agent.domain.events import (
+    CallerInterrupted,
+    DtmfReceived,
+    ProviderFailed,
+    ToolCalled,
+)
 from voice_agent.domain.room_events import RoomEvent, RoomEventType
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.domain.usage import ProviderUsage
@@ -128,6 +133,7 @@ class CallRepositoryContract:
             DtmfReceived(call.id, 10.0, "5"),
             CallerInterrupted(call.id, 11.5, 1.25),
             ToolCalled(call.id, 12.0, "end_call", {"reason": "done"}),
+            ProviderFailed(call.id, 13.0, "transfer", "transfer busy: SIP 486", outcome="busy"),
         ]
         for event in events:
             await repository.record_event(event)
