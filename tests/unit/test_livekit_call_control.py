@@ -225,6 +225,22 @@ async def test_a_transfer_plays_out_what_is_queued_then_hands_the_caller_over() 
     await transport.close("transferred")
 
 
+async def test_the_caller_hanging_up_during_the_play_out_fails_the_transfer_at_once() -> None:
+    room = ScriptedRoom(present=(CALLER,))
+    service = ScriptedSipService(room)
+    transport = await transfer_line(service, room)
+    await transport.play(tone(3.0, 16000))
+    transferring = asyncio.create_task(transport.transfer("tel:+15550100999"))
+    await asyncio.sleep(0.5)
+    room.leave(CALLER.identity)
+    with pytest.raises(TransferFailed, match="hung up before") as failure:
+        await asyncio.wait_for(transferring, 1)
+    assert failure.value.outcome is TransferOutcome.FAILED
+    assert service.requests == []
+    assert transport.hung_up_by == "caller"
+    await transport.close("caller_hung_up")
+
+
 async def test_a_busy_destination_is_a_busy_transfer_and_the_caller_stays_on_the_line() -> None:
     room = ScriptedRoom(present=(CALLER,))
     busy = TransferFailed(TransferOutcome.BUSY, "SIP 486 Busy Here")

@@ -187,7 +187,9 @@ class LiveKitCallTransport:
             raise TransferFailed(TransferOutcome.FAILED, "transfers are not configured")
         if self._caller is None or self._ended.is_set():
             raise TransferFailed(TransferOutcome.FAILED, "the caller is no longer on the line")
-        await self._playout.wait_played_out()
+        await self._played_out_unless_ended()
+        if self._ended.is_set():
+            raise TransferFailed(TransferOutcome.FAILED, "the caller hung up before the transfer")
         try:
             async with asyncio.timeout(self._transfer_timeout_s):
                 await self._transfer_participant(
@@ -247,6 +249,20 @@ class LiveKitCallTransport:
         self._end("caller")
 
     # -- the call --------------------------------------------------------------------
+    async def _played_out_unless_ended(self) -> None:
+        """Wait for the queued audio to play out; a call that ends meanwhile never plays it
+        (the playout halts and keeps its waiters), so stop waiting then too."""
+        waits = {
+            asyncio.ensure_future(self._playout.wait_played_out()),
+            asyncio.ensure_future(self._ended.wait()),
+        }
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
     def _may_be_caller(self, participant: RoomParticipant) -> bool:
         """The SIP participant; an ordinary one only while no SIP participant is here."""
         if participant.kind is ParticipantKind.SIP:
