@@ -225,7 +225,7 @@ class CallSession:
             case CallerHungUp():
                 await self._on_caller_hung_up()
             case Dtmf():
-                self._log.key_pressed(item.digit)
+                self._on_key_pressed(item.digit)
             case SttFailed():
                 await self._on_stt_failed(item.error)
             case EndRequested():
@@ -267,6 +267,8 @@ class CallSession:
                 await self._apply(self._turns.overlap_long())
             case Timer.OVERLAP_FINAL:
                 await self._apply(self._turns.overlap_final_overdue())
+            case Timer.KEYPAD:
+                self._answer_keys()
 
     # -- the answer and the end ------------------------------------------------------
     async def _answer(self) -> None:
@@ -339,6 +341,21 @@ class CallSession:
             return self._log.request_if_taken(text, continues is not None, self._guards.tools)
 
         self._replies.preempt(text, continues, request)
+
+    def _on_key_pressed(self, digit: str) -> None:
+        """Stored and noted for the model; once the caller stops pressing, answered."""
+        self._log.key_pressed(digit)
+        self._timers.cancel(Timer.SILENCE)
+        delay = 0.0 if digit == "#" else self._config.keypad_turn_delay_s
+        self._timers.schedule(Timer.KEYPAD, delay)
+
+    def _answer_keys(self) -> None:
+        """The caller pressed keys and stopped: the model answers them, unless the floor is
+        taken (the agent talking, the caller speaking): then it sees them with the next turn."""
+        if self.state is not S.LISTENING or self._line.voice_active or self._turns.caller.has_words:
+            return
+        self._move_to(S.THINKING)
+        self._replies.start(self._log.request(self._guards.tools))
 
     def _say(self, line: CannedLine) -> None:
         """Speak a canned line (no model): THINKING until its audio plays, like any reply."""

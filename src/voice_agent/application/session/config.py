@@ -50,6 +50,9 @@ class SessionConfig:
     max_stored_events: int = 500
     """Events stored per call (key presses, interruptions, failures...); a caller pressing
     keys all call long must not grow the database without bound. Later ones are dropped."""
+    keypad_turn_delay_s: float = 2.0
+    """After the caller's last key press (with nobody speaking), how long to wait for more
+    before the model answers the keys; `#` ends the entry at once."""
     final_transcript_grace_s: float = 1.0
     """After speech ends, how long to wait for a final transcript before using the interim."""
     preemptive_generation: bool = True
