@@ -45,6 +45,8 @@ class AssignedJob:
     url: str
     token: str = field(repr=False)
     """A room token the server minted for this job: a secret."""
+    received_at: float = 0.0
+    """When the assignment arrived (the event loop's time): the call's line was offered."""
 
 
 JobHandler = Callable[[AssignedJob], Awaitable[None]]
@@ -213,6 +215,7 @@ class AgentWorker:
             room=assignment.job.room.name,
             url=assignment.url or self._settings.url,
             token=assignment.token,
+            received_at=asyncio.get_running_loop().time(),
         )
         self.jobs[job.id] = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
 

@@ -71,7 +71,7 @@ async def run_worker(
         transport = LiveKitCallTransport(
             job.url, job.token, sample_rate=rate, remove_participant=rooms.remove_participant
         )
-        await runner.run(transport, [CallLogContext(), *sinks])
+        await runner.run(transport, [CallLogContext(), *sinks], offered_at=job.received_at)
 
     worker = AgentWorker(connection, take, max_jobs=settings.worker_max_calls)
     serving = asyncio.create_task(worker.run(), name="livekit-worker")
