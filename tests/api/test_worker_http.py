@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import Probes
+from tests.api.test_operations_api import _promtool_check
 from voice_agent.adapters.livekit import AgentWorker, AssignedJob, LiveKitSettings
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.domain.call import CallStatus, EndReason
@@ -79,7 +80,18 @@ async def test_metrics_carry_the_calls_and_the_workers_status(
     text = (await client.get("/metrics")).text
     assert "voice_agent_active_calls 1.0" in text
     assert 'voice_agent_worker_status{status="disconnected"} 1.0' in text
+    assert "voice_agent_worker_registered 0.0" in text
+    assert "voice_agent_worker_accepting 0.0" in text
     worker.registered.set()
     text = (await client.get("/metrics")).text
     assert 'voice_agent_worker_status{status="available"} 1.0' in text
     assert 'voice_agent_worker_status{status="disconnected"} 0.0' in text
+    assert "voice_agent_worker_registered 1.0" in text
+    assert "voice_agent_worker_accepting 1.0" in text
+    worker.drain()
+    text = (await client.get("/metrics")).text
+    assert "voice_agent_worker_registered 1.0" in text
+    assert "voice_agent_worker_accepting 0.0" in text
+    assert 'voice_agent_worker_status{status="drained"} 1.0' in text
+    returncode, output = _promtool_check(text.encode())
+    assert returncode == 0, output

@@ -23,6 +23,7 @@ from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
 from voice_agent.domain.call import CallStatus, EndReason
 from voice_agent.entrypoints.bootstrap.container import Container
 from voice_agent.entrypoints.bootstrap.settings import Settings, StackName
+from voice_agent.entrypoints.cli.check_deployment import WORKER_SERIES, check_service
 from voice_agent.entrypoints.worker.main import run_worker
 
 pytestmark = pytest.mark.slow
@@ -88,6 +89,8 @@ async def test_a_dispatched_call_is_stored_with_its_answer_time_and_shown_on_the
         assert "voice_agent_active_calls 0.0" in metrics
         assert 'voice_agent_worker_status{status="available"} 1.0' in metrics
         assert 'voice_agent_worker_status{status="full"} 0.0' in metrics
+        checks = await check_service(http, "worker", str(http.base_url), WORKER_SERIES)
+        assert [c for c in checks if not c.ok] == []  # as `voice-agent check-deployment` sees it
         await http.aclose()
     finally:
         stop.set()

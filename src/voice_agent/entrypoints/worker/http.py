@@ -63,8 +63,22 @@ class WorkerHealthOut(HealthOut):
 
 
 def watch_worker(metrics: PrometheusMetrics, worker: AgentWorker) -> None:
-    """`voice_agent_worker_status{status=...}`: 1 for the worker's status, 0 for the others,
-    read at every scrape."""
+    """The worker's gauges, read at every scrape: `voice_agent_worker_registered` and
+    `voice_agent_worker_accepting` (0 or 1, what the alert rules and the dashboard sum over
+    workers), and `voice_agent_worker_status{status=...}` (1 for its status, 0 for the
+    others)."""
+    registered = Gauge(
+        "voice_agent_worker_registered",
+        "1 while the worker is registered with the LiveKit server.",
+        registry=metrics.registry,
+    )
+    registered.set_function(lambda: float(worker.registered.is_set()))
+    accepting = Gauge(
+        "voice_agent_worker_accepting",
+        "1 while the worker takes new calls (registered, not full, not draining).",
+        registry=metrics.registry,
+    )
+    accepting.set_function(lambda: float(worker_status(worker) is WorkerStatus.AVAILABLE))
     gauge = Gauge(
         "voice_agent_worker_status",
         "The LiveKit worker's status (1 for the current one).",
