@@ -3,6 +3,7 @@ cannot give it calls (not registered, drained) or the stack is unhealthy."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,7 +16,7 @@ from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.domain.call import CallStatus, EndReason
 from voice_agent.domain.events import CallEnded, CallStarted
 from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health, HealthChecker
-from voice_agent.entrypoints.worker.http import create_worker_app, watch_worker
+from voice_agent.entrypoints.worker.http import bind, create_worker_app, watch_worker
 
 
 async def _no_call(job: AssignedJob) -> None:
@@ -95,3 +96,12 @@ async def test_metrics_carry_the_calls_and_the_workers_status(
     assert 'voice_agent_worker_status{status="drained"} 1.0' in text
     returncode, output = _promtool_check(text.encode())
     assert returncode == 0, output
+
+
+def test_a_port_in_use_stops_the_worker_naming_the_address(worker: AgentWorker) -> None:
+    health = HealthChecker({})
+    app = create_worker_app(worker, health, PrometheusMetrics(), max_calls=2)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit, match=f"cannot listen on 127.0.0.1:{port}"):
+            bind(app, "127.0.0.1", port, lambda port: None)
