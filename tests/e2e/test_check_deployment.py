@@ -45,7 +45,8 @@ async def worker_process(
                         break
                 await asyncio.sleep(0.1)  # polling for start-up, not timing an assertion
             else:
-                raise TimeoutError(f"the worker did not register:\n{log.read_text()}")
+                text = await asyncio.to_thread(log.read_text)
+                raise TimeoutError(f"the worker did not register:\n{text}")
         yield process
     finally:
         if process.returncode is None:
