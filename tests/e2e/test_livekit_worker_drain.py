@@ -10,7 +10,6 @@ import contextlib
 import os
 import secrets
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -19,6 +18,7 @@ from fake_servers.livekit_agent import API_KEY, API_SECRET, FakeLiveKitDispatch
 from livekit.protocol import agent
 
 from tests.agent_server import BIN, free_port
+from tests.databases import migrated
 from tests.e2e.test_livekit_transport import Caller, join_token
 from tests.livekit_servers import LiveKitServers
 from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
@@ -27,19 +27,10 @@ from voice_agent.domain.call import Call, CallStatus, EndReason
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-async def dispatch() -> AsyncIterator[FakeLiveKitDispatch]:
-    async with FakeLiveKitDispatch() as fake:
-        yield fake  # type: ignore[misc]
-
-
 async def test_sigterm_drains_the_worker_process_and_the_call_in_progress_finishes(
     dispatch: FakeLiveKitDispatch, livekit_servers: LiveKitServers, tmp_path: Path
 ) -> None:
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
-    database = Database(database_url)
-    await database.migrate()
-    await database.dispose()
+    database_url = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
     port = free_port()
     environment = {
         **os.environ,

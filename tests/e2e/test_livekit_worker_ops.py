@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,6 +16,7 @@ from fake_servers.livekit_agent import API_KEY, API_SECRET, FakeLiveKitDispatch
 from livekit.protocol import agent
 from pydantic import SecretStr
 
+from tests.databases import migrated
 from tests.e2e.test_livekit_transport import Caller, join_token
 from tests.livekit_servers import LiveKitServers
 from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
@@ -29,17 +29,11 @@ from voice_agent.entrypoints.worker.main import run_worker
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-async def dispatch() -> AsyncIterator[FakeLiveKitDispatch]:
-    async with FakeLiveKitDispatch() as fake:
-        yield fake  # type: ignore[misc]
-
-
 async def test_a_dispatched_call_is_stored_with_its_answer_time_and_shown_on_the_workers_port(
     dispatch: FakeLiveKitDispatch, livekit_servers: LiveKitServers, tmp_path: Path
 ) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
-    await _migrated(database_url)
+    await migrated(database_url)
     settings = Settings(
         _env_file=None,
         stack=StackName.FAKE,
@@ -111,11 +105,3 @@ async def test_a_dispatched_call_is_stored_with_its_answer_time_and_shown_on_the
     assert stored.answer.joined_ms > 0  # the room joined after the assignment
     assert stored.answer.first_audio_ms is not None
     assert stored.answer.first_audio_ms > stored.answer.joined_ms
-
-
-async def _migrated(url: str) -> None:
-    database = Database(url)
-    try:
-        await database.migrate()
-    finally:
-        await database.dispose()
