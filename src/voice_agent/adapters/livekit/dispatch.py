@@ -259,8 +259,12 @@ class AgentWorker:
             await self._send(
                 agent.WorkerMessage(ping=agent.WorkerPing(timestamp=int(time.time() * 1000)))
             )
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+            # that arrives as the event is set (drain() then the connection closing), and
+            # this task would never end.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._report_now.wait(), self._settings.status_interval_s)
+                async with asyncio.timeout(self._settings.status_interval_s):
+                    await self._report_now.wait()
 
     # -- the wire --------------------------------------------------------------------
     async def _send(self, message: agent.WorkerMessage) -> None:
