@@ -143,6 +143,9 @@ class FakeLiveKitTwirp(LoopbackServer):
         # -- fault knobs --
         self.transfer_status: int | None = None
         """The SIP status a transfer fails with (486, 603, 408...); None: it succeeds."""
+        self.transfer_reason: str | None = None
+        """A transfer fails with only this `sip_transfer_reason` (e.g. STR_RINGING_TIMEOUT),
+        no SIP status, as newer SIP services report a transfer nobody answered."""
         self.dial_status: int | None = None
         """The SIP status a dial (CreateSIPParticipant) fails with; None: answered."""
         self.server_error: str | None = None
@@ -362,6 +365,12 @@ class FakeLiveKitTwirp(LoopbackServer):
             raise TwirpFailure("failed_precondition", "participant is not a SIP participant")
         if self.transfer_status is not None:
             raise sip_failure(self.transfer_status)
+        if self.transfer_reason is not None:
+            raise TwirpFailure(
+                "deadline_exceeded" if "TIMEOUT" in self.transfer_reason else "unavailable",
+                "transfer failed",
+                {"sip_transfer_reason": self.transfer_reason},
+            )
         del self.rooms[request.room_name].participants[request.participant_identity]
         return sip.TransferSIPParticipantResponse(
             transfer_id=f"STR_{next(self._ids)}",

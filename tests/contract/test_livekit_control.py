@@ -235,3 +235,23 @@ async def test_a_transfer_the_server_does_not_answer_within_the_ringing_time_is_
         "no answer within 5 s",
     )
     assert CALLER in fake.rooms[ROOM].participants
+
+
+@pytest.mark.parametrize(
+    ("reason", "outcome"),
+    [
+        ("STR_RINGING_TIMEOUT", TransferOutcome.NO_ANSWER),
+        ("STR_REJECTED", TransferOutcome.DECLINED),
+        ("STR_CALL_ENDED", TransferOutcome.FAILED),
+    ],
+)
+async def test_a_transfer_failing_with_only_a_transfer_reason_is_mapped_by_it(
+    fake: FakeLiveKitTwirp, control: LiveKitControl, reason: str, outcome: TransferOutcome
+) -> None:
+    fake.transfer_reason = reason
+
+    with pytest.raises(TransferFailed) as failed:
+        await control.transfer_participant(ROOM, CALLER, "tel:+15550100999")
+
+    assert failed.value.outcome is outcome
+    assert failed.value.detail.endswith(f"transfer failed ({reason})")

@@ -30,8 +30,18 @@ _OUTCOMES = {
 }
 
 
-def outcome_of(sip_status: int | None) -> TransferOutcome:
+_TRANSFER_REASONS = {
+    "STR_RINGING_TIMEOUT": TransferOutcome.NO_ANSWER,
+    "STR_REJECTED": TransferOutcome.DECLINED,
+}
+"""Newer LiveKit SIP services also say why a transfer failed (meta `sip_transfer_reason`);
+used when no SIP status came with it."""
+
+
+def outcome_of(sip_status: int | None, transfer_reason: str | None = None) -> TransferOutcome:
     """What a final SIP status means for the caller; unknown statuses are failures."""
+    if sip_status is None and transfer_reason in _TRANSFER_REASONS:
+        return _TRANSFER_REASONS[transfer_reason]
     return _OUTCOMES.get(sip_status or 0, TransferOutcome.FAILED)
 
 
@@ -44,7 +54,8 @@ def sip_status_of(error: api.ServerError) -> tuple[int | None, str]:
     except ValueError:
         code = None
     if code is None:
-        return None, f"{error.code}: {error.message}"
+        reason = error.metadata.get("sip_transfer_reason")
+        return None, f"{error.code}: {error.message}" + (f" ({reason})" if reason else "")
     return code, f"SIP {code} {error.metadata.get('sip_status', '')}".rstrip()
 
 

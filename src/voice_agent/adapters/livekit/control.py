@@ -118,7 +118,8 @@ class LiveKitControl:
             status, phrase = sip_status_of(error)
             if status is None and error.code in ("unauthenticated", "permission_denied"):
                 raise TransferFailed(TransferOutcome.FAILED, str(provider_error(error))) from None
-            raise TransferFailed(outcome_of(status), phrase) from None
+            reason = error.metadata.get("sip_transfer_reason")
+            raise TransferFailed(outcome_of(status, reason), phrase) from None
         except TimeoutError:
             raise TransferFailed(
                 TransferOutcome.NO_ANSWER, f"no answer within {ringing_timeout_s:g} s"
