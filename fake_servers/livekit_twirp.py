@@ -386,10 +386,8 @@ class FakeLiveKitTwirp(LoopbackServer):
 
     def _participant(self, room_name: str, identity: str) -> models.ParticipantInfo:
         fake = self.rooms.get(room_name)
-        if fake is None:
-            raise TwirpFailure("not_found", "requested room does not exist")
-        if identity not in fake.participants:
-            raise TwirpFailure("not_found", "participant does not exist")
+        if fake is None or identity not in fake.participants:  # the real server's words
+            raise TwirpFailure("not_found", "twirp error unknown: participant does not exist")
         return fake.participants[identity]
 
     async def _create_room(self, request: room.CreateRoomRequest) -> models.Room:

@@ -98,7 +98,7 @@ async def test_transferring_someone_not_in_the_room_fails_naming_it(
         await control.transfer_participant(ROOM, "sip_nobody", "tel:+15550100999")
 
     assert failed.value.outcome is TransferOutcome.FAILED
-    assert failed.value.detail == "not_found: participant does not exist"
+    assert failed.value.detail == "not_found: twirp error unknown: participant does not exist"
 
 
 async def test_a_transfer_on_a_failing_server_fails_and_one_with_a_refused_key_says_so(
@@ -140,7 +140,9 @@ async def test_removing_someone_unknown_is_a_clear_error_not_retried(
     with pytest.raises(ProviderError) as failed:
         await control.remove_participant(ROOM, "sip_nobody")
 
-    assert str(failed.value) == "livekit: not_found: participant does not exist"
+    assert (
+        str(failed.value) == "livekit: not_found: twirp error unknown: participant does not exist"
+    )
     assert failed.value.retryable is False
 
 

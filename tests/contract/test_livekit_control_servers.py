@@ -1,30 +1,38 @@
-"""`voice-agent sip setup`'s work (`LiveKitControl.setup` / `status`) through the real
-livekit-api client, against each server it applies to: the loopback Twirp fake, the real
-LiveKit server on loopback (its SIP API stores trunks and rules without the SIP service),
-and, only when LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET are set, a remote
-deployment (README, "Connect a phone number"). Every test provisions under names of its own
-and deletes what it made."""
+"""`LiveKitControl` through the real livekit-api client, on each server it applies to:
+`voice-agent sip setup`'s work (`setup`, `status`), removing a participant, and the errors for
+someone not in the room and for an outbound trunk that does not exist. The servers: the
+loopback Twirp fake, the real LiveKit server on loopback (its SIP API stores trunks and rules
+without the SIP service), and, only when LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET
+are set, a remote deployment (README, "Connect a phone number"). Every test provisions under
+names of its own and deletes what it made. Transfers and answered dials need the SIP service:
+they are tested on the fake (test_livekit_control.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 
 import pytest
 from fake_servers.livekit_agent import API_KEY, API_SECRET
 from fake_servers.livekit_twirp import FakeLiveKitTwirp
-from livekit import api
+from livekit import api, rtc
+from livekit.protocol import models
 
 from tests.livekit_servers import LiveKitServers
 from voice_agent.adapters.livekit import (
     Change,
+    DialFailed,
     InboundSetup,
     LiveKitControl,
     LiveKitSettings,
     TrunkView,
 )
+from voice_agent.application.ports.errors import ProviderError
+from voice_agent.application.ports.transport import TransferFailed, TransferOutcome
 
 REMOTE = tuple(
     os.environ.get(name) for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
@@ -81,6 +89,11 @@ def wanted() -> InboundSetup:
 async def control(server: Server, wanted: InboundSetup) -> AsyncIterator[LiveKitControl]:
     control = LiveKitControl(LiveKitSettings(server.url, server.api_key, server.api_secret))
     yield control
+    await forget_provisioned(control, wanted)
+    await control.aclose()
+
+
+async def forget_provisioned(control: LiveKitControl, wanted: InboundSetup) -> None:
     client = control.client
     rules = await client.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest())
     for rule in rules.items:
@@ -180,3 +193,100 @@ async def test_a_changed_room_prefix_or_agent_updates_the_same_rule(
     )
     [rule] = [r for r in (await control.status()).rules if r.name == wanted.rule_name]
     assert (rule.room_prefix, rule.agents) == ("phone-", ("another-agent",))
+
+
+# -- rooms -----------------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def joined(server: Server, room: str, identity: str) -> AsyncIterator[None]:
+    """`identity` in `room`: on the fake, recorded; on a real server, a participant joined
+    with the rtc SDK (the caller's stand-in: no SIP service here)."""
+    if server.fake is not None:
+        server.fake.add_participant(room, identity, kind=models.ParticipantInfo.STANDARD)
+        yield
+        return
+    token = (
+        api.AccessToken(server.api_key, server.api_secret)
+        .with_identity(identity)
+        .with_grants(api.VideoGrants(room_join=True, room=room))
+        .to_jwt()
+    )
+    participant = rtc.Room()
+    url = server.url.replace("http://", "ws://").replace("https://", "wss://")
+    await participant.connect(url, token)
+    try:
+        yield
+    finally:
+        await participant.disconnect()
+
+
+async def present(control: LiveKitControl, room: str) -> set[str]:
+    listed = await control.client.room.list_participants(api.ListParticipantsRequest(room=room))
+    return {participant.identity for participant in listed.participants}
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10) -> None:
+    """Wait until the server's answer holds (a server's state offers nothing to await)."""
+    async with asyncio.timeout(timeout_s):
+        while not await check():  # noqa: ASYNC110 - polling the server's API
+            await asyncio.sleep(0.05)
+
+
+def unique_room() -> str:
+    return f"call-test-{secrets.token_hex(4)}"
+
+
+async def test_removing_a_participant_takes_them_out_of_the_room(
+    server: Server, control: LiveKitControl
+) -> None:
+    room = unique_room()
+    await control.client.room.create_room(api.CreateRoomRequest(name=room))
+    async with joined(server, room, "caller"):
+        await eventually(lambda: _has(control, room, "caller"))
+
+        await control.remove_participant(room, "caller")
+
+        await eventually(lambda: _lacks(control, room, "caller"))
+    await control.client.room.delete_room(api.DeleteRoomRequest(room=room))
+
+
+async def _has(control: LiveKitControl, room: str, identity: str) -> bool:
+    return identity in await present(control, room)
+
+
+async def _lacks(control: LiveKitControl, room: str, identity: str) -> bool:
+    return identity not in await present(control, room)
+
+
+async def test_removing_or_transferring_someone_not_in_the_room_says_so(
+    control: LiveKitControl,
+) -> None:
+    room = unique_room()
+    await control.client.room.create_room(api.CreateRoomRequest(name=room))
+    try:
+        with pytest.raises(ProviderError) as removed:
+            await control.remove_participant(room, "nobody")
+        with pytest.raises(TransferFailed) as transferred:
+            await control.transfer_participant(room, "nobody", "tel:+15550100999")
+    finally:
+        await control.client.room.delete_room(api.DeleteRoomRequest(room=room))
+
+    assert str(removed.value) == (
+        "livekit: not_found: twirp error unknown: participant does not exist"
+    )
+    assert removed.value.retryable is False
+    assert transferred.value.outcome is TransferOutcome.FAILED
+    assert transferred.value.detail == "not_found: twirp error unknown: participant does not exist"
+
+
+async def test_a_dial_through_a_trunk_that_does_not_exist_names_it_and_leaves_no_room(
+    control: LiveKitControl,
+) -> None:
+    prefix = f"call-test-{secrets.token_hex(3)}-"
+
+    with pytest.raises(DialFailed) as failed:
+        await control.dial("+15550100777", outbound_trunk_id="ST_missing", room_prefix=prefix)
+
+    assert failed.value.outcome is TransferOutcome.FAILED
+    assert "the outbound trunk ST_missing does not exist" in failed.value.detail
+    rooms = await control.client.room.list_rooms(api.ListRoomsRequest())
+    assert [r.name for r in rooms.rooms if r.name.startswith(prefix)] == []
