@@ -11,6 +11,9 @@ Errors are Twirp's JSON (`{"code", "msg", "meta"}`) with the HTTP status Twirp g
 code. A SIP failure is reported as LiveKit's `SIPStatus` error is (livekit/protocol
 `livekit/sip.go`): the gRPC code its SIP status maps to, the message `sip status 486: Busy
 Here`, and meta `sip_status_code` / `sip_status`.
+
+`FakeLiveKit` serves this API and the `/agent` dispatch socket (fake_servers/livekit_agent.py)
+on one address, as the worker meets them behind one `LIVEKIT_URL`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from livekit.api.access_token import Claims
 from livekit.protocol import agent_dispatch, models, room, sip
 
 from fake_servers.base import LoopbackServer
-from fake_servers.livekit_agent import API_KEY, API_SECRET
+from fake_servers.livekit_agent import API_KEY, API_SECRET, FakeLiveKitDispatch
 
 TWIRP_STATUS = {
     "canceled": 408,
@@ -450,3 +453,11 @@ def _error(failure: TwirpFailure) -> web.Response:
     if failure.meta:
         body["meta"] = failure.meta
     return web.json_response(body, status=TWIRP_STATUS[failure.code])
+
+
+class FakeLiveKit(FakeLiveKitDispatch, FakeLiveKitTwirp):
+    """Both sides on one address, as one LiveKit server: the worker's `/agent` socket and the
+    Twirp API its calls use (hang-up, transfer) share `LIVEKIT_URL`."""
+
+    def routes(self) -> list[web.RouteDef]:
+        return FakeLiveKitDispatch.routes(self) + FakeLiveKitTwirp.routes(self)

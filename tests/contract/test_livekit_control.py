@@ -5,13 +5,19 @@ unknown participants, server errors, a refused key."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from fake_servers.livekit_agent import API_KEY, API_SECRET
-from fake_servers.livekit_twirp import FakeLiveKitTwirp
+from fake_servers.livekit_twirp import FakeLiveKit, FakeLiveKitTwirp
 
-from voice_agent.adapters.livekit import DialFailed, LiveKitControl, LiveKitSettings
+from voice_agent.adapters.livekit import (
+    AgentWorker,
+    DialFailed,
+    LiveKitControl,
+    LiveKitSettings,
+)
 from voice_agent.application.ports.errors import (
     ProviderAuthError,
     ProviderError,
@@ -257,3 +263,24 @@ async def test_a_transfer_failing_with_only_a_transfer_reason_is_mapped_by_it(
 
     assert failed.value.outcome is outcome
     assert failed.value.detail.endswith(f"transfer failed ({reason})")
+
+
+async def test_one_fake_server_takes_the_worker_and_the_api_calls_on_one_address() -> None:
+    server = FakeLiveKit()
+    async with server:
+        settings = LiveKitSettings(server.ws_url, API_KEY, API_SECRET, status_interval_s=0.05)
+        worker = AgentWorker(settings, lambda job: asyncio.sleep(0), max_jobs=1)
+        running = asyncio.create_task(worker.run())
+        control = LiveKitControl(settings)
+        try:
+            await asyncio.wait_for(worker.registered.wait(), 5)
+            server.add_participant(ROOM, CALLER)
+
+            await control.remove_participant(ROOM, CALLER)
+
+            assert server.worker.agent_name == "voice-agent"
+            assert server.rooms[ROOM].participants == {}
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+            await control.aclose()
