@@ -140,3 +140,14 @@ async def test_dial_without_an_outbound_trunk_names_the_setting(fake: FakeLiveKi
     with pytest.raises(SystemExit, match="voice-agent dial needs SIP__OUTBOUND_TRUNK_ID"):
         await run("dial", "+15550100777")
     assert fake.calls == []
+
+
+async def test_status_with_no_server_there_says_it_cannot_reach_it(
+    fake: FakeLiveKitTwirp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await fake.stop()  # nothing listens on its port any more
+
+    assert await run("sip", "status") == 2
+    assert "voice-agent sip status: livekit: sip status: cannot reach the server" in (
+        capsys.readouterr().err
+    )
