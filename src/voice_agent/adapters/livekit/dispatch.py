@@ -45,6 +45,8 @@ class AssignedJob:
     url: str
     token: str = field(repr=False)
     """A room token the server minted for this job: a secret."""
+    received_at: float = 0.0
+    """When the assignment arrived (the event loop's time): the call's line was offered."""
 
 
 JobHandler = Callable[[AssignedJob], Awaitable[None]]
@@ -69,6 +71,8 @@ class AgentWorker:
         self.draining = False
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self.registered = asyncio.Event()
+        self._report_now = asyncio.Event()
+        """Set to send the status report at once instead of at the next interval."""
 
     # -- public ----------------------------------------------------------------------
     async def run(self) -> None:
@@ -90,9 +94,11 @@ class AgentWorker:
             pause = min(pause * 2, self._settings.reconnect_max_s)
 
     def drain(self) -> None:
-        """Take no new job (the server is told at the next status report); jobs in progress
-        go on."""
+        """Take no new job, and tell the server at once (a status report `WS_FULL`,
+        draining), so it stops offering jobs now rather than at the next interval; jobs in
+        progress go on."""
         self.draining = True
+        self._report_now.set()
 
     async def wait_jobs(self) -> None:
         """Return once no job is in progress. Cancelling the wait (a drain's timeout) leaves
@@ -213,6 +219,7 @@ class AgentWorker:
             room=assignment.job.room.name,
             url=assignment.url or self._settings.url,
             token=assignment.token,
+            received_at=asyncio.get_running_loop().time(),
         )
         self.jobs[job.id] = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
 
@@ -237,6 +244,7 @@ class AgentWorker:
 
     async def _report_status(self) -> None:
         while True:
+            self._report_now.clear()
             load = min(max(self._current_load(), 0.0), 1.0)
             await self._send(
                 agent.WorkerMessage(
@@ -251,7 +259,8 @@ class AgentWorker:
             await self._send(
                 agent.WorkerMessage(ping=agent.WorkerPing(timestamp=int(time.time() * 1000)))
             )
-            await asyncio.sleep(self._settings.status_interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._report_now.wait(), self._settings.status_interval_s)
 
     # -- the wire --------------------------------------------------------------------
     async def _send(self, message: agent.WorkerMessage) -> None:

@@ -32,6 +32,7 @@ from voice_agent.application.ports.tts import TextToSpeech
 from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.ports.vad import VoiceActivityDetector
 from voice_agent.application.resilience.retry import RetryPolicy
+from voice_agent.application.session.answer import AnswerTimer, LineMilestones
 from voice_agent.application.session.caller_turn import CallerTurn
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
@@ -71,6 +72,7 @@ from voice_agent.application.session.turn_judge import TurnJudge
 from voice_agent.application.session.turn_log import TurnLog
 from voice_agent.domain.call import Call, EndReason
 from voice_agent.domain.events import (
+    CallAnswered,
     CallerInterrupted,
     DtmfReceived,
     FalseInterruptionIgnored,
@@ -108,8 +110,15 @@ class CallSession:
     """Runs one call on `transport`; `run()` returns the finished `Call`."""
 
     def __init__(
-        self, transport: CallTransport, ports: SessionPorts, config: SessionConfig
+        self,
+        transport: CallTransport,
+        ports: SessionPorts,
+        config: SessionConfig,
+        *,
+        line: LineMilestones | None = None,
     ) -> None:
+        """`line`: when the line was offered and joined (the call's answer time starts at
+        the offer); without it, both count as now."""
         self._transport = transport
         self._ports = ports
         self._config = config
@@ -129,6 +138,12 @@ class CallSession:
         )
         history = DialogueHistory(config.system_prompt, config.history_token_budget)
         self._log = TurnLog(self.call, history, recorder, self._clock, ports.sinks)
+        self._answer_timer = AnswerTimer(
+            self.call,
+            self._clock,
+            line,
+            lambda answer: self._log.publish(CallAnswered(self.call.id, self._log.epoch(), answer)),
+        )
         self._line = CallerLine(
             transport,
             ports.stt,
@@ -155,6 +170,7 @@ class CallSession:
             inputs=self._inputs,
             closing_line=self._guards.closing_line,
             report_failure=self._log.failure,
+            audio_out=self._answer_timer.audio_out,
         )
 
     @property

@@ -247,6 +247,16 @@ class Settings(BaseSettings):
     )
     """On SIGTERM the worker takes no new call and lets calls in progress finish for this
     long; then it ends them as `server_shutdown`."""
+    worker_http_host: str = Field(
+        "127.0.0.1", validation_alias=AliasChoices("WORKER_HTTP_HOST", "worker_http_host")
+    )
+    worker_http_port: int = Field(
+        8081,
+        ge=0,
+        le=65535,
+        validation_alias=AliasChoices("WORKER_HTTP_PORT", "worker_http_port"),
+    )
+    """The worker's `/health` and `/metrics`; 0 takes any free port (logged at start-up)."""
 
     @field_validator("system_prompt_file")
     @classmethod
