@@ -259,8 +259,12 @@ class AgentWorker:
             await self._send(
                 agent.WorkerMessage(ping=agent.WorkerPing(timestamp=int(time.time() * 1000)))
             )
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+            # that arrives as the event is set (drain() then the connection closing), and
+            # this task would never end.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._report_now.wait(), self._settings.status_interval_s)
+                async with asyncio.timeout(self._settings.status_interval_s):
+                    await self._report_now.wait()
 
     # -- the wire --------------------------------------------------------------------
     async def _send(self, message: agent.WorkerMessage) -> None:
@@ -291,23 +295,3 @@ def _websocket_url(url: str) -> str:
     if url.startswith("https://"):
         return "wss://" + url.removeprefix("https://")
     return url
-
-
-class RoomService:
-    """The server's RoomService, for what a call does to its room (removing the caller)."""
-
-    def __init__(self, settings: LiveKitSettings) -> None:
-        self._settings = settings
-        self._client: api.LiveKitAPI | None = None
-
-    async def remove_participant(self, room: str, identity: str) -> None:
-        if self._client is None:
-            url = self._settings.url.replace("ws://", "http://").replace("wss://", "https://")
-            self._client = api.LiveKitAPI(url, self._settings.api_key, self._settings.api_secret)
-        await self._client.room.remove_participant(
-            api.RoomParticipantIdentity(room=room, identity=identity)
-        )
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()

@@ -23,7 +23,7 @@ from voice_agent.entrypoints.bootstrap.container import Container, resolved, shu
 if TYPE_CHECKING:
     from voice_agent.entrypoints.scripted.file_call import FileCall as FileCallResult
 from voice_agent.entrypoints.bootstrap.store import call_store_on_own_loop
-from voice_agent.entrypoints.cli import check_deployment
+from voice_agent.entrypoints.cli import check_deployment, sip
 from voice_agent.entrypoints.scripted.report import call_as_json, call_as_text
 from voice_agent.entrypoints.scripted.runner import build_scripted_call, run_fast_forwarded
 from voice_agent.entrypoints.scripted.scenario import Scenario, ScenarioError, load_scenario
@@ -260,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="show which stack runs and why")
     config.set_defaults(handler=_config)
     check_deployment.register(commands)
+    sip.register(commands)
     return parser
 
 
