@@ -14,7 +14,6 @@ from pydantic import SecretStr
 
 from tests.e2e.test_livekit_transport import Caller
 from tests.livekit_servers import LiveKitServers
-from voice_agent.adapters.livekit import LiveKitSettings
 from voice_agent.domain.call import CallStatus, EndReason
 from voice_agent.domain.events import CallEnded, DomainEvent
 from voice_agent.entrypoints.bootstrap.container import (
@@ -114,15 +113,3 @@ def test_the_worker_names_the_variables_it_misses() -> None:
     settings = Settings(_env_file=None, livekit_url="ws://127.0.0.1:7880")
     with pytest.raises(SystemExit, match="LIVEKIT_API_KEY, LIVEKIT_API_SECRET"):
         livekit_settings(settings)
-
-
-def test_the_transfer_ringing_timeout_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LIVEKIT_TRANSFER_TIMEOUT_S", "12.5")
-    settings = Settings(
-        _env_file=None,
-        livekit_url="ws://127.0.0.1:7880",
-        livekit_api_key=SecretStr("k" * 32),
-        livekit_api_secret=SecretStr("s" * 32),
-    )
-    assert livekit_settings(settings).transfer_timeout_s == 12.5
-    assert LiveKitSettings("ws://x", "k", "s").transfer_timeout_s == 30.0

@@ -13,12 +13,14 @@ from voice_agent.adapters.livekit.provisioning import (
     SipStatus,
     TrunkView,
 )
+from voice_agent.adapters.livekit.room import CallRoom
 from voice_agent.adapters.livekit.settings import LiveKitSettings
 from voice_agent.adapters.livekit.transport import LiveKitCallTransport
 
 __all__ = [
     "AgentWorker",
     "AssignedJob",
+    "CallRoom",
     "Change",
     "DialFailed",
     "Dialled",

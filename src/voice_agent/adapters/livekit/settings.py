@@ -20,8 +20,6 @@ class LiveKitSettings:
     register_timeout_s: float = 10.0
     reconnect_max_s: float = 10.0
     """Longest wait between two attempts to reconnect to the server."""
-    transfer_timeout_s: float = 30.0
-    """How long a transfer may ring before it counts as not answered."""
 
     def __repr__(self) -> str:
         return f"LiveKitSettings(url={self.url!r}, agent_name={self.agent_name!r})"

@@ -234,13 +234,6 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("LIVEKIT_AGENT_NAME", "livekit_agent_name"),
     )
     """The agent name dispatch rules ask for (`room_config.agents`)."""
-    livekit_transfer_timeout_s: float = Field(
-        30.0,
-        gt=0,
-        le=600,
-        validation_alias=AliasChoices("LIVEKIT_TRANSFER_TIMEOUT_S", "livekit_transfer_timeout_s"),
-    )
-    """How long a phone transfer may ring before the caller is told nobody answered."""
     worker_max_calls: int = Field(
         2, ge=1, le=1000, validation_alias=AliasChoices("WORKER_MAX_CALLS", "worker_max_calls")
     )

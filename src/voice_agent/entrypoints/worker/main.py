@@ -16,7 +16,9 @@ from dependency_injector import providers
 from voice_agent.adapters.livekit import (
     AgentWorker,
     AssignedJob,
+    CallRoom,
     LiveKitCallTransport,
+    LiveKitControl,
     LiveKitSettings,
     RoomService,
 )
@@ -25,11 +27,14 @@ from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.application.call_runner import CallRunner
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.entrypoints.bootstrap.container import Container, resolved, shut_down
-from voice_agent.entrypoints.bootstrap.settings import Settings
+from voice_agent.entrypoints.bootstrap.settings import Settings, SipSettings
 from voice_agent.entrypoints.web.app import health_checker
 from voice_agent.entrypoints.worker.http import bind, create_worker_app, watch_worker
 
 log = logging.getLogger(__name__)
+TRANSFER_ANSWER_MARGIN_S = 5.0
+"""Past the ringing timeout, how long the server may take to say how the transfer ended
+before the line gives up on it (as not answered)."""
 
 
 def livekit_settings(settings: Settings) -> LiveKitSettings:
@@ -50,7 +55,6 @@ def livekit_settings(settings: Settings) -> LiveKitSettings:
         api_key=settings.livekit_api_key.get_secret_value(),
         api_secret=settings.livekit_api_secret.get_secret_value(),
         agent_name=settings.livekit_agent_name,
-        transfer_timeout_s=settings.livekit_transfer_timeout_s,
     )
 
 
@@ -81,13 +85,7 @@ async def run_worker(
     rooms = RoomService(connection)
 
     async def take(job: AssignedJob) -> None:
-        transport = LiveKitCallTransport(
-            job.url,
-            job.token,
-            sample_rate=rate,
-            transfer_timeout_s=connection.transfer_timeout_s,
-            remove_participant=rooms.remove_participant,
-        )
+        transport = phone_line(job, rate=rate, control=rooms, sip=settings.sip)
         call_sinks: list[EventSink] = [CallLogContext(), metrics, *sinks]
         await runner.run(transport, call_sinks, offered_at=job.received_at)
 
@@ -126,6 +124,37 @@ async def run_worker(
         await http.stop()
         await rooms.aclose()
         await shut_down(container)
+
+
+def phone_line(
+    job: AssignedJob,
+    *,
+    rate: int,
+    control: LiveKitControl,
+    sip: SipSettings,
+    room: CallRoom | None = None,
+) -> LiveKitCallTransport:
+    """The job's call as a line: hung up and transferred through the server's API, a
+    transfer ringing for `SIP__TRANSFER_RINGING_TIMEOUT_S` (`room`: tests script it)."""
+
+    async def transfer(room_name: str, identity: str, destination: str) -> None:
+        await control.transfer_participant(
+            room_name,
+            identity,
+            destination,
+            play_dialtone=sip.transfer_play_dialtone,
+            ringing_timeout_s=sip.transfer_ringing_timeout_s,
+        )
+
+    return LiveKitCallTransport(
+        job.url,
+        job.token,
+        sample_rate=rate,
+        transfer_timeout_s=sip.transfer_ringing_timeout_s + TRANSFER_ANSWER_MARGIN_S,
+        room=room,
+        remove_participant=control.remove_participant,
+        transfer_participant=transfer,
+    )
 
 
 async def _when_registered(worker: AgentWorker, ready: asyncio.Event) -> None:
