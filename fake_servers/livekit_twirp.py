@@ -149,6 +149,9 @@ class FakeLiveKitTwirp(LoopbackServer):
         self.transfer_reason: str | None = None
         """A transfer fails with only this `sip_transfer_reason` (e.g. STR_RINGING_TIMEOUT),
         no SIP status, as newer SIP services report a transfer nobody answered."""
+        self.failed_response: tuple[int, int] | None = None
+        """A transfer answered without an error but with status STS_TRANSFER_FAILED, this
+        SIP status (0: none) and this `SIPTransferReason`, as livekit-api warns can happen."""
         self.dial_status: int | None = None
         """The SIP status a dial (CreateSIPParticipant) fails with; None: answered."""
         self.server_error: str | None = None
@@ -373,6 +376,14 @@ class FakeLiveKitTwirp(LoopbackServer):
                 "deadline_exceeded" if "TIMEOUT" in self.transfer_reason else "unavailable",
                 "transfer failed",
                 {"sip_transfer_reason": self.transfer_reason},
+            )
+        if self.failed_response is not None:
+            code, reason = self.failed_response
+            return sip.TransferSIPParticipantResponse(
+                transfer_id=f"STR_{next(self._ids)}",
+                status=sip.STS_TRANSFER_FAILED,
+                reason=reason,  # type: ignore[arg-type]
+                sip_status=sip.SIPStatus(code=code) if code else None,  # type: ignore[arg-type]
             )
         del self.rooms[request.room_name].participants[request.participant_identity]
         return sip.TransferSIPParticipantResponse(

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from fake_servers.livekit_agent import API_KEY, API_SECRET
 from fake_servers.livekit_twirp import FakeLiveKit, FakeLiveKitTwirp
+from livekit.protocol import sip
 
 from voice_agent.adapters.livekit import (
     AgentWorker,
@@ -284,3 +285,28 @@ async def test_one_fake_server_takes_the_worker_and_the_api_calls_on_one_address
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
             await control.aclose()
+
+
+@pytest.mark.parametrize(
+    ("sip_status", "reason", "outcome"),
+    [
+        (486, "STR_REJECTED", TransferOutcome.BUSY),
+        (0, "STR_RINGING_TIMEOUT", TransferOutcome.NO_ANSWER),
+        (0, "STR_REJECTED", TransferOutcome.DECLINED),
+        (0, "STR_CALL_ENDED", TransferOutcome.FAILED),
+    ],
+)
+async def test_a_failed_status_answered_without_an_error_is_a_failed_transfer(
+    fake: FakeLiveKitTwirp,
+    control: LiveKitControl,
+    sip_status: int,
+    reason: str,
+    outcome: TransferOutcome,
+) -> None:
+    fake.failed_response = (sip_status, sip.SIPTransferReason.Value(reason))
+
+    with pytest.raises(TransferFailed) as failed:
+        await control.transfer_participant(ROOM, CALLER, "tel:+15550100999")
+
+    assert failed.value.outcome is outcome
+    assert CALLER in fake.rooms[ROOM].participants

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiohttp
 from google.protobuf.duration_pb2 import Duration
 from livekit import api
+from livekit.protocol import sip
 
 from voice_agent.adapters.livekit.api_errors import (
     outcome_of,
@@ -113,7 +114,7 @@ class LiveKitControl:
             ringing_timeout=_duration(ringing_timeout_s),
         )
         try:
-            await self.client.sip.transfer_sip_participant(request)
+            response = await self.client.sip.transfer_sip_participant(request)
         except api.ServerError as error:
             status, phrase = sip_status_of(error)
             if status is None and error.code in ("unauthenticated", "permission_denied"):
@@ -128,6 +129,14 @@ class LiveKitControl:
             raise TransferFailed(
                 TransferOutcome.FAILED, f"cannot reach the server ({type(error).__name__})"
             ) from None
+        # A failure can also come back as an answer (livekit-api: "a status other than
+        # successful means the transfer did not complete, even when no error was raised").
+        # Older servers answer an empty message (status 0, ongoing): that is a success.
+        if response.status == sip.STS_TRANSFER_FAILED:
+            code = int(response.sip_status.code) if response.HasField("sip_status") else None
+            reason = sip.SIPTransferReason.Name(response.reason)
+            detail = f"SIP {code}" if code else f"transfer failed ({reason})"
+            raise TransferFailed(outcome_of(code or None, reason), detail)
 
     # -- operations ----------------------------------------------------------------------
     async def setup(self, setup: InboundSetup) -> Provisioned:
