@@ -58,12 +58,14 @@ async def test_check_deployment_passes_then_names_a_schema_behind_and_a_worker_d
             assert passed.stdout.splitlines()[-1] == "deployment check passed"
             assert f"ok   livekit worker: agent '{AGENT_NAME}' joined" in passed.stdout
 
-            database = Database(database_url)
-            head = database.head_revision()
-            await database.downgrade("-1")
-            behind = await asyncio.to_thread(check, environment, *args)
-            await database.migrate()
-            await database.dispose()
+            # A database one revision behind (not the live one: SQLAlchemy crashes a process
+            # whose tables are rebuilt under it, so the running worker keeps its own).
+            old_url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+            old = Database(old_url)
+            head = old.head_revision()
+            await old.migrate(f"{int(head or 0) - 1:04d}")
+            await old.dispose()
+            behind = await asyncio.to_thread(check, {**environment, "DATABASE_URL": old_url}, *args)
             assert behind.returncode == 1
             assert (
                 f"FAIL database schema: at revision {int(head or 0) - 1:04d}, "

@@ -117,8 +117,10 @@ class LiveKitRoom:
         self._token = token
         self._rate = sample_rate
         self._room = room or rtc.Room()
-        self._source = rtc.AudioSource(sample_rate, 1, queue_size_ms=SOURCE_QUEUE_MS)
-        self.agent_track = rtc.LocalAudioTrack.create_audio_track("agent", self._source)
+        # The agent's source and track are made once the room is joined (as the SDK's
+        # examples do): made before, a room deleted under the agent crashed the process.
+        self._source: rtc.AudioSource | None = None
+        self.agent_track: rtc.LocalAudioTrack | None = None
         """The agent's voice as published (`capture` feeds it)."""
 
     @property
@@ -156,7 +158,7 @@ class LiveKitRoom:
         except rtc.ConnectError as error:
             raise ConnectionError(f"could not join the room: {error}") from None
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        await room.local_participant.publish_track(self.agent_track, options)
+        await room.local_participant.publish_track(self.make_agent_track(), options)
         # Everyone first, then the tracks: the caller is chosen knowing who is in the room.
         reporting = True
         present = list(room.remote_participants.values())
@@ -188,18 +190,30 @@ class LiveKitRoom:
         finally:
             await stream.aclose()
 
+    def make_agent_track(self) -> rtc.LocalAudioTrack:
+        """The agent's voice: a small-queue `AudioSource` and its track, made once (after
+        joining the room, when `connect` publishes it; a test may make it without a room)."""
+        if self._source is None or self.agent_track is None:
+            self._source = rtc.AudioSource(self._rate, 1, queue_size_ms=SOURCE_QUEUE_MS)
+            self.agent_track = rtc.LocalAudioTrack.create_audio_track("agent", self._source)
+        return self.agent_track
+
     async def capture(self, frame: AudioChunk) -> None:
+        if self._source is None:
+            raise ConnectionError("not in the room yet")
         samples = len(frame.pcm) // 2
         await self._source.capture_frame(rtc.AudioFrame(frame.pcm, self._rate, 1, samples))
 
     def clear_queue(self) -> None:
-        self._source.clear_queue()
+        if self._source is not None:
+            self._source.clear_queue()
 
     async def publish_dtmf(self, code: int, digit: str) -> None:
         await self._room.local_participant.publish_dtmf(code=code, digit=digit)
 
     async def disconnect(self) -> None:
-        with contextlib.suppress(Exception):
-            await self._source.aclose()
+        if self._source is not None:
+            with contextlib.suppress(Exception):
+                await self._source.aclose()
         with contextlib.suppress(Exception):
             await self._room.disconnect()

@@ -58,6 +58,9 @@ CALL_ID = "sip.callID"
 TRUNK_ID = "sip.trunkID"
 CALL_STATUS = "sip.callStatus"
 TRANSFER_SCHEMES = ("tel:", "sip:", "sips:")
+MAX_WRITER_LAG_S = 0.1
+"""Frames the writer may owe (a stalled loop) before it stops catching up; the SDK's
+`AudioSource` queue holds about as much."""
 
 
 class LiveKitCallTransport:
@@ -246,6 +249,10 @@ class LiveKitCallTransport:
             self._events.put(DtmfPressed(digit))
 
     def room_closed(self) -> None:
+        if self._answered is not None and not self._answered.done():
+            # Still answering: the line is gone (room deleted, agent removed), so `open`
+            # says so now instead of waiting out the answer timeout.
+            self._answered.set_exception(ConnectionError("the room closed before a caller"))
         self._end("caller")
 
     # -- the call --------------------------------------------------------------------
@@ -292,11 +299,22 @@ class LiveKitCallTransport:
             self._end("caller")
 
     async def _write(self) -> None:
-        """Agent frames as the playout paces them, silence when it has none."""
+        """Agent frames as the playout paces them, silence when it has none, one frame per
+        `frame_s` of the loop's clock: waiting a fixed time for agent audio before each
+        silence frame would send idle silence slower than real time (gaps on the phone)."""
         silence = AudioChunk.silence(self._frame_s, self._rate)
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
+            now = loop.time()
+            due += self._frame_s
+            if not now - MAX_WRITER_LAG_S <= due <= now + self._frame_s:
+                # The loop stalled (resume, do not burst to catch up), or its clock was
+                # reset (a test's fake-time loop).
+                due = now + self._frame_s
             try:
-                chunk = await asyncio.wait_for(self._outgoing.get(), self._frame_s * 1.5)
+                async with asyncio.timeout_at(due):
+                    chunk = await self._outgoing.get()
             except TimeoutError:
                 chunk = silence
             await self._room.capture(chunk)
