@@ -181,6 +181,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from voice_agent.adapters.livekit.runtime import release_media_runtime
     from voice_agent.entrypoints.worker.main import run_worker
 
     container = Container()
@@ -192,7 +193,10 @@ def _worker(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await run_worker(container, stop)
+        try:
+            await run_worker(container, stop)
+        finally:
+            release_media_runtime()  # inside the loop, before the interpreter goes
 
     try:
         asyncio.run(main())
