@@ -1,0 +1,355 @@
+"""Phone calls through LiveKit, on the real livekit-server on loopback (started like the
+tests start it) with the worker (`run_worker`) in this process on the scripted fakes, and
+callers that are ordinary participants (the SIP service cannot be built here, so INVITE to
+first audio cannot be measured; what is measured starts at the room or the dispatch).
+
+`python -m bench livekit [--part answer|turns|concurrency] [--calls N] [--json]`:
+
+- answer: a room is created, the caller joins and publishes its microphone, the agent is
+  dispatched. Dispatch to published is from the worker receiving the job (the transport is
+  built) to the caller seeing the agent's track: it excludes greeting synthesis. Room
+  created to first audio is until the caller hears the greeting's first loud frame.
+  Target: dispatch to published p95 <= 300 ms.
+- turns: the same scripted turns (same fakes, same injected latencies) over the in-memory
+  line and over LiveKit. Voice-to-voice at the caller (end of its speech to the first loud
+  agent frame it receives), and the engine's own voice-to-voice (the stored turns'
+  latency) on each transport: the latter's difference is the adapter's overhead per turn
+  on the agent's loop (target p95 <= 10 ms); the caller's figure adds the media path.
+- concurrency: many callers at once through one worker, each talking for a few turns: the
+  pacing lateness of the agent's outgoing frames (target p99 <= 10 ms) and CPU. The callers'
+  SDK runs in this process too, so the CPU per call is an upper bound for the worker.
+
+The worker's transport is replaced by a subclass that notes when each job arrived and
+keeps the transports for their pacing statistics (no hook in src/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+from dependency_injector import providers
+from fake_servers.livekit_server import LiveKitServers
+from pydantic import SecretStr
+
+from bench.common import (
+    conversation,
+    engine_own_ms,
+    latency_summary,
+    paired_extra,
+    percentile,
+)
+from bench.livekit_caller import BenchCaller, RoomAdmin
+from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
+from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
+from voice_agent.adapters.fakes.tts import FakeTextToSpeech
+from voice_agent.adapters.livekit import LiveKitCallTransport
+from voice_agent.application.session.config import SessionConfig
+from voice_agent.domain.events import CallEnded, DomainEvent
+from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
+from voice_agent.entrypoints.bootstrap.container import (
+    CallStore,
+    Container,
+    memory_store,
+    resolved,
+)
+from voice_agent.entrypoints.bootstrap.fake_stack import scripted_stack
+from voice_agent.entrypoints.bootstrap.settings import Settings, StackName
+from voice_agent.entrypoints.bootstrap.stacks import CallSpeech, Stack
+from voice_agent.entrypoints.scripted.runner import build_scripted_call
+from voice_agent.entrypoints.scripted.scenario import Scenario, parse_scenario
+from voice_agent.entrypoints.worker import main as worker_main
+
+PARTS = ("answer", "turns", "concurrency")
+AGENT_NAME = "bench-receptionist"
+REPLY = "Sure. We have a table for you at seven tonight."
+TURNS = 4
+SPEECH_S = 1.0
+"""How long the caller speaks each turn."""
+QUIET_S = 0.6
+"""The caller speaks once the agent has been silent this long (its reply is over)."""
+WAIT_S = 30.0
+DEFAULT_CALLS = {"answer": 20, "turns": 10, "concurrency": 50}
+CONCURRENT_STAGGER_S = 3.0
+"""Concurrent calls are dispatched at moments spread over this window, as real calls are."""
+
+
+def bench_scenario(turns: int = TURNS) -> Scenario:
+    return parse_scenario({**conversation(turns, reply=REPLY), "settings": {}})
+
+
+def scenario_stack(scenario: Scenario, config: SessionConfig) -> Stack:
+    """The fake stack with every call getting fresh fakes scripted by `scenario`: the same
+    speech the in-memory scripted call of the scenario runs on."""
+
+    def speech() -> CallSpeech:
+        return CallSpeech(
+            ScriptedSpeechToText(scenario.script.transcripts, scenario.stt_settings()),
+            ScriptedLanguageModel(scenario.replies, settings=scenario.llm_settings()),
+            FakeTextToSpeech(scenario.tts_settings()),
+        )
+
+    return dataclasses.replace(scripted_stack(config, speech()), speech=speech)
+
+
+class TimedTransport(LiveKitCallTransport):
+    """The worker's transport, noting when the job arrived (the worker builds the transport
+    first thing when it is assigned a job) and kept in `built` for its statistics."""
+
+    built: list[TimedTransport] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.job_received_at = asyncio.get_running_loop().time()
+        TimedTransport.built.append(self)
+
+    def frame_lateness_s(self) -> list[float]:
+        """How late each agent frame left against its schedule (the shared `PacedPlayout`)."""
+        playout = getattr(self, "_playout", None)
+        return list(playout.stats.lateness_s) if playout is not None else []
+
+
+@dataclass
+class Worker:
+    servers: LiveKitServers
+    store: CallStore
+    admin: RoomAdmin
+    ended: list[float] = field(default_factory=list)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def on_event(self, event: DomainEvent) -> None:
+        if isinstance(event, CallEnded):
+            self.ended.append(time.perf_counter())
+            asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_ended(self, calls: int) -> None:
+        async with asyncio.timeout(WAIT_S), self._changed:
+            await self._changed.wait_for(lambda: len(self.ended) >= calls)
+
+    async def stored_latencies(self) -> list[LatencyBreakdown]:
+        """The engine's measures of every answered turn stored so far."""
+        latencies: list[LatencyBreakdown] = []
+        for summary in (await self.store.repository.list()).calls:
+            call = await self.store.repository.get(summary.id)
+            assert call is not None
+            latencies += answered(call.turns)
+        return latencies
+
+
+def answered(turns: Sequence[Turn]) -> list[LatencyBreakdown]:
+    return [t.latency for t in turns if t.role is Role.AGENT and t.latency.e2e_ms is not None]
+
+
+def e2e_and_own_ms(latencies: Sequence[LatencyBreakdown]) -> tuple[list[float], list[float]]:
+    """Voice-to-voice and the engine's own part of it (`engine_own_ms`) of each turn."""
+    e2e = [lat.e2e_ms for lat in latencies if lat.e2e_ms is not None]
+    own = [v for v in (engine_own_ms(lat) for lat in latencies) if v is not None]
+    return e2e, own
+
+
+def worker_config(servers: LiveKitServers, max_calls: int) -> Container:
+    """The container of a worker on `servers` (the fake stack, our agent name)."""
+    settings = Settings(
+        _env_file=None,
+        stack=StackName.FAKE,
+        livekit_url=servers.ws_url,
+        livekit_api_key=SecretStr(servers.api_key),
+        livekit_api_secret=SecretStr(servers.api_secret),
+        livekit_agent_name=AGENT_NAME,
+        worker_max_calls=max_calls,
+        worker_drain_timeout_s=5,
+    )
+    container = Container()
+    container.settings.override(providers.Object(settings))
+    return container
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    servers: LiveKitServers, scenario: Scenario, max_calls: int
+) -> AsyncIterator[Worker]:
+    """`run_worker` on the fake stack scripted by `scenario`, registered and ready."""
+    container = worker_config(servers, max_calls)
+    container.call_store.override(providers.Resource(memory_store))
+    container.stack.override(providers.Object(scenario_stack(scenario, container.session_config())))
+    store: CallStore = await resolved(container.call_store())
+    worker = Worker(servers, store, RoomAdmin(servers))
+    stop, ready = asyncio.Event(), asyncio.Event()
+    TimedTransport.built = []
+    with mock.patch.object(worker_main, "LiveKitCallTransport", TimedTransport):
+        task = asyncio.create_task(
+            worker_main.run_worker(container, stop, [worker.on_event], ready=ready)
+        )
+        try:
+            await asyncio.wait_for(ready.wait(), WAIT_S)
+            yield worker
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, WAIT_S)
+            await worker.admin.aclose()
+
+
+async def _call_in(worker: Worker, room: str) -> tuple[BenchCaller, float]:
+    """A room created, the caller in it, the agent dispatched: the caller and the loop time
+    the room was created at."""
+    loop = asyncio.get_running_loop()
+    created_at = loop.time()
+    await worker.admin.create_room(room)
+    caller = BenchCaller()
+    await caller.join(worker.servers, room)
+    await worker.admin.dispatch(room, AGENT_NAME)
+    return caller, created_at
+
+
+# -- answer -------------------------------------------------------------------------------
+async def answer(servers: LiveKitServers, calls: int) -> dict[str, Any]:
+    dispatch_to_published: list[float] = []
+    room_to_audio: list[float] = []
+    async with running_worker(servers, bench_scenario(0), max_calls=1) as worker:
+        for n in range(calls):
+            caller, created_at = await _call_in(worker, f"answer-{n}-{secrets.token_hex(3)}")
+            try:
+                first_audio = await asyncio.wait_for(caller.first_loud_after(created_at), WAIT_S)
+            finally:
+                await caller.leave()
+            await worker.wait_ended(n + 1)
+            transport = TimedTransport.built[-1]
+            if caller.heard.agent_track_at is not None:
+                published = caller.heard.agent_track_at - transport.job_received_at
+                dispatch_to_published.append(published * 1000)
+            room_to_audio.append((first_audio - created_at) * 1000)
+    return {
+        "calls": calls,
+        "dispatch_to_published": latency_summary(dispatch_to_published),
+        "room_created_to_first_audio": latency_summary(room_to_audio),
+        "invite_to_first_audio": "not measurable: no SIP service here",
+    }
+
+
+# -- turns --------------------------------------------------------------------------------
+async def _in_memory_latencies(
+    scenario: Scenario, config: SessionConfig, calls: int
+) -> list[LatencyBreakdown]:
+    latencies: list[LatencyBreakdown] = []
+    for _ in range(calls):
+        scripted = build_scripted_call(scenario, base=config, keep_played_audio=False)
+        await scripted.run()
+        latencies += answered(scripted.call.turns)
+    return latencies
+
+
+async def _talk(caller: BenchCaller, created_at: float, turns: int) -> list[float]:
+    """Hear the greeting, then speak `turns` times, each once the agent is silent: the
+    caller's voice-to-voice latency of each turn (ms)."""
+    await asyncio.wait_for(caller.first_loud_after(created_at), WAIT_S)
+    latencies: list[float] = []
+    for _ in range(turns):
+        await asyncio.wait_for(caller.quiet_for(QUIET_S), WAIT_S)
+        ended_at = await caller.say(SPEECH_S)
+        reply_at = await asyncio.wait_for(caller.first_loud_after(ended_at), WAIT_S)
+        latencies.append((reply_at - ended_at) * 1000)
+    await asyncio.wait_for(caller.quiet_for(QUIET_S), WAIT_S)
+    return latencies
+
+
+async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
+    scenario = bench_scenario()
+    caller_ms: list[float] = []
+    async with running_worker(servers, scenario, max_calls=1) as worker:
+        for n in range(calls):
+            caller, created_at = await _call_in(worker, f"turns-{n}-{secrets.token_hex(3)}")
+            try:
+                caller_ms += await _talk(caller, created_at, TURNS)
+            finally:
+                await caller.leave()
+            await worker.wait_ended(n + 1)
+        livekit_e2e, livekit_own = e2e_and_own_ms(await worker.stored_latencies())
+    config = worker_config(servers, 1).session_config()
+    memory_e2e, memory_own = e2e_and_own_ms(await _in_memory_latencies(scenario, config, calls))
+    return {
+        "calls": calls,
+        "turns_per_call": TURNS,
+        "caller_voice_to_voice_livekit": latency_summary(caller_ms),
+        "engine_voice_to_voice_livekit": latency_summary(livekit_e2e),
+        "engine_voice_to_voice_in_memory": latency_summary(memory_e2e),
+        "engine_own_livekit": latency_summary(livekit_own),
+        "engine_own_in_memory": latency_summary(memory_own),
+        "adapter_overhead_per_turn": paired_extra(memory_own, livekit_own),
+        "caller_side_extra_over_engine": paired_extra(livekit_e2e, caller_ms),
+    }
+
+
+# -- concurrency --------------------------------------------------------------------------
+async def concurrency(servers: LiveKitServers, calls: int) -> dict[str, Any]:
+    scenario = bench_scenario(2)
+
+    async def one_call(worker: Worker, n: int, delay: float) -> list[float]:
+        await asyncio.sleep(delay)
+        caller, created_at = await _call_in(worker, f"many-{n}-{secrets.token_hex(3)}")
+        try:
+            return await _talk(caller, created_at, 2)
+        finally:
+            await caller.leave()
+
+    async with running_worker(servers, scenario, max_calls=calls) as worker:
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
+        spread = CONCURRENT_STAGGER_S / max(1, calls)
+        results = await asyncio.gather(
+            *(one_call(worker, n, n * spread) for n in range(calls)), return_exceptions=True
+        )
+        with contextlib.suppress(TimeoutError):  # reported as calls not ended
+            await worker.wait_ended(calls)
+        wall = time.perf_counter() - wall_start
+        cpu = time.process_time() - cpu_start
+    failed = [r for r in results if isinstance(r, BaseException)]
+    caller_ms = [v for r in results if not isinstance(r, BaseException) for v in r]
+    lateness_ms = [s * 1000 for t in TimedTransport.built for s in t.frame_lateness_s()]
+    return {
+        "calls": calls,
+        "failed": len(failed),
+        "ended": len(worker.ended),
+        "first_failure": repr(failed[0]) if failed else None,
+        "wall_s": wall,
+        "cpu_share": cpu / wall,
+        "cpu_share_per_call": cpu / wall / calls,
+        "frames_measured": len(lateness_ms),
+        "jitter_p50_ms": percentile(lateness_ms, 50),
+        "jitter_p99_ms": percentile(lateness_ms, 99),
+        "jitter_max_ms": max(lateness_ms) if lateness_ms else float("nan"),
+        "caller_voice_to_voice": latency_summary(caller_ms),
+    }
+
+
+BENCHES = {"answer": answer, "turns": turns, "concurrency": concurrency}
+
+
+async def run(parts: list[str], calls: int | None) -> dict[str, Any]:
+    report: dict[str, Any] = {}
+    with LiveKitServers() as servers:
+        for part in parts:
+            report[part] = await BENCHES[part](servers, calls or DEFAULT_CALLS[part])
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench livekit", description=__doc__)
+    parser.add_argument("--part", choices=PARTS, action="append", help="default: all")
+    parser.add_argument("--calls", type=int, help="calls per part (default: per part)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv or [])
+    report = asyncio.run(run(args.part or list(PARTS), args.calls))
+    print(json.dumps(report, indent=None if args.json else 2))
+    return 0
