@@ -10,11 +10,12 @@ first audio cannot be measured; what is measured starts at the room or the dispa
   built) to the caller seeing the agent's track: it excludes greeting synthesis. Room
   created to first audio is until the caller hears the greeting's first loud frame.
   Target: dispatch to published p95 <= 300 ms.
-- turns: the same scripted turns (same fakes, same injected latencies) over the in-memory
-  line and over LiveKit. Voice-to-voice at the caller (end of its speech to the first loud
-  agent frame it receives), and the engine's own voice-to-voice (the stored turns'
-  latency) on each transport: the latter's difference is the adapter's overhead per turn
-  on the agent's loop (target p95 <= 10 ms); the caller's figure adds the media path.
+- turns: the same scripted turns (same fakes, same injected latencies) over LiveKit, on the
+  web phone (served in this process) and over the in-memory line. Voice-to-voice at the
+  caller (end of its speech to the first loud agent frame it receives) on LiveKit vs the
+  web phone (target: LiveKit adds <= 60 ms); the engine's own part of each turn (stored
+  latency minus the providers' stages) on LiveKit vs in memory: the adapter's overhead per
+  turn on the agent's loop (target p95 <= 10 ms).
 - concurrency: many callers at once through one worker, each talking for a few turns: the
   pacing lateness of the agent's outgoing frames (target p99 <= 10 ms) and CPU. The callers'
   SDK runs in this process too, so the CPU per call is an upper bound for the worker.
@@ -41,6 +42,7 @@ from dependency_injector import providers
 from fake_servers.livekit_server import LiveKitServers
 from pydantic import SecretStr
 
+from bench.caller import Caller
 from bench.common import (
     conversation,
     engine_own_ms,
@@ -48,7 +50,8 @@ from bench.common import (
     paired_extra,
     percentile,
 )
-from bench.livekit_caller import BenchCaller, RoomAdmin
+from bench.livekit_caller import LiveKitCaller, RoomAdmin
+from bench.web_phone_caller import web_phone_call, web_phone_server
 from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
@@ -98,7 +101,7 @@ def scenario_stack(scenario: Scenario, config: SessionConfig) -> Stack:
             FakeTextToSpeech(scenario.tts_settings()),
         )
 
-    return dataclasses.replace(scripted_stack(config, speech()), speech=speech)
+    return dataclasses.replace(scripted_stack(config, speech()), speech=speech, web_phone=True)
 
 
 class TimedTransport(LiveKitCallTransport):
@@ -202,13 +205,13 @@ async def running_worker(
             await worker.admin.aclose()
 
 
-async def _call_in(worker: Worker, room: str) -> tuple[BenchCaller, float]:
+async def _call_in(worker: Worker, room: str) -> tuple[LiveKitCaller, float]:
     """A room created, the caller in it, the agent dispatched: the caller and the loop time
     the room was created at."""
     loop = asyncio.get_running_loop()
     created_at = loop.time()
     await worker.admin.create_room(room)
-    caller = BenchCaller()
+    caller = LiveKitCaller()
     await caller.join(worker.servers, room)
     await worker.admin.dispatch(room, AGENT_NAME)
     return caller, created_at
@@ -227,8 +230,8 @@ async def answer(servers: LiveKitServers, calls: int) -> dict[str, Any]:
                 await caller.leave()
             await worker.wait_ended(n + 1)
             transport = TimedTransport.built[-1]
-            if caller.heard.agent_track_at is not None:
-                published = caller.heard.agent_track_at - transport.job_received_at
+            if caller.agent_track_at is not None:
+                published = caller.agent_track_at - transport.job_received_at
                 dispatch_to_published.append(published * 1000)
             room_to_audio.append((first_audio - created_at) * 1000)
     return {
@@ -251,7 +254,7 @@ async def _in_memory_latencies(
     return latencies
 
 
-async def _talk(caller: BenchCaller, created_at: float, turns: int) -> list[float]:
+async def _talk(caller: Caller, created_at: float, turns: int) -> list[float]:
     """Hear the greeting, then speak `turns` times, each once the agent is silent: the
     caller's voice-to-voice latency of each turn (ms)."""
     await asyncio.wait_for(caller.first_loud_after(created_at), WAIT_S)
@@ -262,6 +265,22 @@ async def _talk(caller: BenchCaller, created_at: float, turns: int) -> list[floa
         reply_at = await asyncio.wait_for(caller.first_loud_after(ended_at), WAIT_S)
         latencies.append((reply_at - ended_at) * 1000)
     await asyncio.wait_for(caller.quiet_for(QUIET_S), WAIT_S)
+    return latencies
+
+
+async def _web_phone_turns(scenario: Scenario, calls: int) -> list[float]:
+    """The caller's voice-to-voice of the same turns on the web phone, on the same fakes."""
+    settings = Settings(_env_file=None, stack=StackName.FAKE)
+    container = Container()
+    container.settings.override(providers.Object(settings))
+    container.call_store.override(providers.Resource(memory_store))
+    container.stack.override(providers.Object(scenario_stack(scenario, container.session_config())))
+    latencies: list[float] = []
+    async with web_phone_server(settings, container) as ws_url:
+        for _ in range(calls):
+            started_at = asyncio.get_running_loop().time()
+            async with web_phone_call(ws_url) as caller:
+                latencies += await _talk(caller, started_at, TURNS)
     return latencies
 
 
@@ -279,10 +298,13 @@ async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
         livekit_e2e, livekit_own = e2e_and_own_ms(await worker.stored_latencies())
     config = worker_config(servers, 1).session_config()
     memory_e2e, memory_own = e2e_and_own_ms(await _in_memory_latencies(scenario, config, calls))
+    web_phone_ms = await _web_phone_turns(scenario, calls)
     return {
         "calls": calls,
         "turns_per_call": TURNS,
         "caller_voice_to_voice_livekit": latency_summary(caller_ms),
+        "caller_voice_to_voice_web_phone": latency_summary(web_phone_ms),
+        "livekit_extra_over_web_phone": paired_extra(web_phone_ms, caller_ms),
         "engine_voice_to_voice_livekit": latency_summary(livekit_e2e),
         "engine_voice_to_voice_in_memory": latency_summary(memory_e2e),
         "engine_own_livekit": latency_summary(livekit_own),
