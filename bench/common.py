@@ -53,6 +53,12 @@ def first_at_or_after(times: Sequence[float], moment: float) -> float | None:
     return times[index] if index < len(times) else None
 
 
+def last_before(times: Sequence[float], moment: float) -> float | None:
+    """The last of the ascending `times` before `moment`, None if there is none."""
+    index = bisect.bisect_left(times, moment)
+    return times[index - 1] if index > 0 else None
+
+
 def latency_summary(values_ms: Sequence[float]) -> dict[str, float]:
     """n, p50, p95 and max of latencies in ms (NaN for the percentiles of an empty list)."""
     return {

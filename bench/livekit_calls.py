@@ -39,24 +39,27 @@ from typing import Any
 from unittest import mock
 
 from dependency_injector import providers
-from fake_servers.livekit_server import LiveKitServers
+from fake_servers.livekit_server import LiveKitServers, LiveKitUnavailable
 from pydantic import SecretStr
 
-from bench.caller import Caller
+from bench.caller import LOUD_RMS, Caller
 from bench.common import (
     conversation,
     engine_own_ms,
+    last_before,
     latency_summary,
     paired_extra,
     percentile,
 )
 from bench.livekit_caller import LiveKitCaller, RoomAdmin
 from bench.web_phone_caller import web_phone_call, web_phone_server
+from voice_agent.adapters.audio.signal import rms
 from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
 from voice_agent.adapters.livekit import LiveKitCallTransport
 from voice_agent.application.session.config import SessionConfig
+from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.events import CallEnded, DomainEvent
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.entrypoints.bootstrap.container import (
@@ -113,7 +116,19 @@ class TimedTransport(LiveKitCallTransport):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.job_received_at = asyncio.get_running_loop().time()
+        self.heard_loud: list[float] = []
+        """When each loud frame of the caller's reached the engine."""
         TimedTransport.built.append(self)
+
+    def audio_frames(self) -> AsyncIterator[AudioChunk]:
+        return self._noting_loud(super().audio_frames())
+
+    async def _noting_loud(self, frames: AsyncIterator[AudioChunk]) -> AsyncIterator[AudioChunk]:
+        loop = asyncio.get_running_loop()
+        async for frame in frames:
+            if rms(frame) > LOUD_RMS:
+                self.heard_loud.append(loop.time())
+            yield frame
 
     def frame_lateness_s(self) -> list[float]:
         """How late each agent frame left against its schedule (the shared `PacedPlayout`)."""
@@ -254,18 +269,39 @@ async def _in_memory_latencies(
     return latencies
 
 
-async def _talk(caller: Caller, created_at: float, turns: int) -> list[float]:
-    """Hear the greeting, then speak `turns` times, each once the agent is silent: the
-    caller's voice-to-voice latency of each turn (ms)."""
+@dataclass(frozen=True)
+class Exchange:
+    """One turn at the caller: when its speech ended and the agent's reply began."""
+
+    speech_ended_at: float
+    reply_heard_at: float
+
+    @property
+    def voice_to_voice_ms(self) -> float:
+        return (self.reply_heard_at - self.speech_ended_at) * 1000
+
+
+async def _talk(caller: Caller, created_at: float, turns: int) -> list[Exchange]:
+    """Hear the greeting, then speak `turns` times, each once the agent is silent."""
     await asyncio.wait_for(caller.first_loud_after(created_at), WAIT_S)
-    latencies: list[float] = []
+    exchanges: list[Exchange] = []
     for _ in range(turns):
         await asyncio.wait_for(caller.quiet_for(QUIET_S), WAIT_S)
         ended_at = await caller.say(SPEECH_S)
         reply_at = await asyncio.wait_for(caller.first_loud_after(ended_at), WAIT_S)
-        latencies.append((reply_at - ended_at) * 1000)
+        exchanges.append(Exchange(ended_at, reply_at))
     await asyncio.wait_for(caller.quiet_for(QUIET_S), WAIT_S)
-    return latencies
+    return exchanges
+
+
+def inbound_ms(exchanges: Sequence[Exchange], agent_heard_loud: Sequence[float]) -> list[float]:
+    """Per turn, the caller's speech ended -> the agent received its last loud frame."""
+    delays: list[float] = []
+    for exchange in exchanges:
+        last = last_before(agent_heard_loud, exchange.reply_heard_at)
+        if last is not None:
+            delays.append((last - exchange.speech_ended_at) * 1000)
+    return delays
 
 
 async def _web_phone_turns(scenario: Scenario, calls: int) -> list[float]:
@@ -280,21 +316,24 @@ async def _web_phone_turns(scenario: Scenario, calls: int) -> list[float]:
         for _ in range(calls):
             started_at = asyncio.get_running_loop().time()
             async with web_phone_call(ws_url) as caller:
-                latencies += await _talk(caller, started_at, TURNS)
+                latencies += [e.voice_to_voice_ms for e in await _talk(caller, started_at, TURNS)]
     return latencies
 
 
 async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
     scenario = bench_scenario()
     caller_ms: list[float] = []
+    caller_to_agent_ms: list[float] = []
     async with running_worker(servers, scenario, max_calls=1) as worker:
         for n in range(calls):
             caller, created_at = await _call_in(worker, f"turns-{n}-{secrets.token_hex(3)}")
             try:
-                caller_ms += await _talk(caller, created_at, TURNS)
+                exchanges = await _talk(caller, created_at, TURNS)
             finally:
                 await caller.leave()
             await worker.wait_ended(n + 1)
+            caller_ms += [e.voice_to_voice_ms for e in exchanges]
+            caller_to_agent_ms += inbound_ms(exchanges, TimedTransport.built[-1].heard_loud)
         livekit_e2e, livekit_own = e2e_and_own_ms(await worker.stored_latencies())
     config = worker_config(servers, 1).session_config()
     memory_e2e, memory_own = e2e_and_own_ms(await _in_memory_latencies(scenario, config, calls))
@@ -311,6 +350,7 @@ async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
         "engine_own_in_memory": latency_summary(memory_own),
         "adapter_overhead_per_turn": paired_extra(memory_own, livekit_own),
         "caller_side_extra_over_engine": paired_extra(livekit_e2e, caller_ms),
+        "caller_speech_end_to_agent": latency_summary(caller_to_agent_ms),
     }
 
 
@@ -322,7 +362,7 @@ async def concurrency(servers: LiveKitServers, calls: int) -> dict[str, Any]:
         await asyncio.sleep(delay)
         caller, created_at = await _call_in(worker, f"many-{n}-{secrets.token_hex(3)}")
         try:
-            return await _talk(caller, created_at, 2)
+            return [e.voice_to_voice_ms for e in await _talk(caller, created_at, 2)]
         finally:
             await caller.leave()
 
@@ -372,6 +412,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, help="calls per part (default: per part)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv or [])
-    report = asyncio.run(run(args.part or list(PARTS), args.calls))
+    if args.calls is not None and args.calls < 1:
+        parser.error("--calls must be at least 1")
+    try:
+        report = asyncio.run(run(args.part or list(PARTS), args.calls))
+    except LiveKitUnavailable as error:
+        print(f"bench livekit needs the LiveKit server: {error}")
+        return 2
     print(json.dumps(report, indent=None if args.json else 2))
     return 0

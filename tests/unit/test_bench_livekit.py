@@ -7,7 +7,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from bench.common import engine_own_ms, first_at_or_after, latency_summary, paired_extra
+from bench.common import (
+    engine_own_ms,
+    first_at_or_after,
+    last_before,
+    latency_summary,
+    paired_extra,
+)
 
 from voice_agent.domain.turn import LatencyBreakdown
 
@@ -18,6 +24,14 @@ def test_the_first_loud_frame_at_or_after_the_end_of_speech_is_the_reply() -> No
     assert first_at_or_after(heard, 3.5) == 3.5
     assert first_at_or_after(heard, 4.0) is None
     assert first_at_or_after([], 0.0) is None
+
+
+def test_the_last_loud_frame_before_the_reply_is_the_end_of_the_callers_speech() -> None:
+    heard = [1.0, 1.02, 1.04, 3.5]
+    assert last_before(heard, 3.5) == 1.04
+    assert last_before(heard, 4.0) == 3.5
+    assert last_before(heard, 1.0) is None
+    assert last_before([], 1.0) is None
 
 
 def test_a_summary_gives_the_count_the_percentiles_and_the_worst() -> None:
