@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,11 @@ import numpy.typing as npt
 from bench.common import first_at_or_after
 
 FRAME_S = 0.02
+SPEECH_S = 1.0
+"""How long the caller speaks each turn."""
+QUIET_S = 0.6
+"""The caller speaks once the agent has been silent this long (its reply is over)."""
+WAIT_S = 30.0
 LOUD_RMS = 500.0
 """Agent audio louder than this is speech; the lines send digital silence between replies."""
 
@@ -103,3 +109,28 @@ class Caller(ABC):
                     self._speech_ended.set()
             due += FRAME_S
             await asyncio.sleep(max(0.0, due - loop.time()))
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One turn at the caller: when its speech ended and the agent's reply began."""
+
+    speech_ended_at: float
+    reply_heard_at: float
+
+    @property
+    def voice_to_voice_ms(self) -> float:
+        return (self.reply_heard_at - self.speech_ended_at) * 1000
+
+
+async def talk(caller: Caller, created_at: float, turns: int) -> list[Exchange]:
+    """Hear the greeting, then speak `turns` times, each once the agent is silent."""
+    await asyncio.wait_for(caller.first_loud_after(created_at), WAIT_S)
+    exchanges: list[Exchange] = []
+    for _ in range(turns):
+        await asyncio.wait_for(caller.quiet_for(QUIET_S), WAIT_S)
+        ended_at = await caller.say(SPEECH_S)
+        reply_at = await asyncio.wait_for(caller.first_loud_after(ended_at), WAIT_S)
+        exchanges.append(Exchange(ended_at, reply_at))
+    await asyncio.wait_for(caller.quiet_for(QUIET_S), WAIT_S)
+    return exchanges

@@ -5,9 +5,10 @@ microphone at 48 kHz, as the SIP service does, and hearing the agent's track."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
-from fake_servers.livekit_server import LiveKitServers
 from livekit import api, rtc
 
 from bench.caller import Caller
@@ -15,6 +16,27 @@ from bench.caller import Caller
 CALLER_RATE = 48_000
 MIC_QUEUE_MS = 40
 """Audio the SDK may hold for the microphone: small, so a frame's send time is its capture."""
+
+
+class LiveKitServers(Protocol):
+    """Where the server is and its key (`fake_servers.livekit_server.LiveKitServers` is one)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def ws_url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def api_secret(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class ServerAccess:
+    url: str
+    ws_url: str
+    api_key: str
+    api_secret: str
 
 
 def join_token(servers: LiveKitServers, room: str, identity: str) -> str:

@@ -17,8 +17,8 @@ first audio cannot be measured; what is measured starts at the room or the dispa
   latency minus the providers' stages) on LiveKit vs in memory: the adapter's overhead per
   turn on the agent's loop (target p95 <= 10 ms).
 - concurrency: many callers at once through one worker, each talking for a few turns: the
-  pacing lateness of the agent's outgoing frames (target p99 <= 10 ms) and CPU. The callers'
-  SDK runs in this process too, so the CPU per call is an upper bound for the worker.
+  pacing lateness of the agent's outgoing frames (target p99 <= 10 ms), the event loop's
+  lag, and the worker's CPU (the callers run in a child process, `bench.livekit_callers`).
 
 The worker's transport is replaced by a subclass that notes when each job arrived and
 keeps the transports for their pacing statistics (no hook in src/).
@@ -31,7 +31,9 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import secrets
+import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +44,7 @@ from dependency_injector import providers
 from fake_servers.livekit_server import LiveKitServers, LiveKitUnavailable
 from pydantic import SecretStr
 
-from bench.caller import LOUD_RMS, Caller
+from bench.caller import LOUD_RMS, WAIT_S, Exchange, talk
 from bench.common import (
     conversation,
     engine_own_ms,
@@ -69,7 +71,7 @@ from voice_agent.entrypoints.bootstrap.container import (
     resolved,
 )
 from voice_agent.entrypoints.bootstrap.fake_stack import scripted_stack
-from voice_agent.entrypoints.bootstrap.settings import Settings, StackName
+from voice_agent.entrypoints.bootstrap.settings import Settings, StackName, WebPhoneSettings
 from voice_agent.entrypoints.bootstrap.stacks import CallSpeech, Stack
 from voice_agent.entrypoints.scripted.runner import build_scripted_call
 from voice_agent.entrypoints.scripted.scenario import Scenario, parse_scenario
@@ -79,12 +81,8 @@ PARTS = ("answer", "turns", "concurrency")
 AGENT_NAME = "bench-receptionist"
 REPLY = "Sure. We have a table for you at seven tonight."
 TURNS = 4
-SPEECH_S = 1.0
-"""How long the caller speaks each turn."""
-QUIET_S = 0.6
-"""The caller speaks once the agent has been silent this long (its reply is over)."""
-WAIT_S = 30.0
 DEFAULT_CALLS = {"answer": 20, "turns": 10, "concurrency": 50}
+LAG_PROBE_S = 0.02
 CONCURRENT_STAGGER_S = 3.0
 """Concurrent calls are dispatched at moments spread over this window, as real calls are."""
 
@@ -179,7 +177,8 @@ def e2e_and_own_ms(latencies: Sequence[LatencyBreakdown]) -> tuple[list[float], 
 
 
 def worker_config(servers: LiveKitServers, max_calls: int) -> Container:
-    """The container of a worker on `servers` (the fake stack, our agent name)."""
+    """The container of a worker on `servers` (the fake stack, our agent name), taking up to
+    `max_calls` at once, all of which may be being answered at the same moment."""
     settings = Settings(
         _env_file=None,
         stack=StackName.FAKE,
@@ -189,6 +188,7 @@ def worker_config(servers: LiveKitServers, max_calls: int) -> Container:
         livekit_agent_name=AGENT_NAME,
         worker_max_calls=max_calls,
         worker_drain_timeout_s=5,
+        web_phone=WebPhoneSettings(max_pending_starts=max(8, max_calls)),
     )
     container = Container()
     container.settings.override(providers.Object(settings))
@@ -216,7 +216,10 @@ async def running_worker(
             yield worker
         finally:
             stop.set()
-            await asyncio.wait_for(task, WAIT_S)
+            try:
+                await asyncio.wait_for(task, WAIT_S)
+            except TimeoutError:
+                print(f"the worker had not drained {WAIT_S:.0f} s after stop", file=sys.stderr)
             await worker.admin.aclose()
 
 
@@ -269,31 +272,6 @@ async def _in_memory_latencies(
     return latencies
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One turn at the caller: when its speech ended and the agent's reply began."""
-
-    speech_ended_at: float
-    reply_heard_at: float
-
-    @property
-    def voice_to_voice_ms(self) -> float:
-        return (self.reply_heard_at - self.speech_ended_at) * 1000
-
-
-async def _talk(caller: Caller, created_at: float, turns: int) -> list[Exchange]:
-    """Hear the greeting, then speak `turns` times, each once the agent is silent."""
-    await asyncio.wait_for(caller.first_loud_after(created_at), WAIT_S)
-    exchanges: list[Exchange] = []
-    for _ in range(turns):
-        await asyncio.wait_for(caller.quiet_for(QUIET_S), WAIT_S)
-        ended_at = await caller.say(SPEECH_S)
-        reply_at = await asyncio.wait_for(caller.first_loud_after(ended_at), WAIT_S)
-        exchanges.append(Exchange(ended_at, reply_at))
-    await asyncio.wait_for(caller.quiet_for(QUIET_S), WAIT_S)
-    return exchanges
-
-
 def inbound_ms(exchanges: Sequence[Exchange], agent_heard_loud: Sequence[float]) -> list[float]:
     """Per turn, the caller's speech ended -> the agent received its last loud frame."""
     delays: list[float] = []
@@ -316,7 +294,7 @@ async def _web_phone_turns(scenario: Scenario, calls: int) -> list[float]:
         for _ in range(calls):
             started_at = asyncio.get_running_loop().time()
             async with web_phone_call(ws_url) as caller:
-                latencies += [e.voice_to_voice_ms for e in await _talk(caller, started_at, TURNS)]
+                latencies += [e.voice_to_voice_ms for e in await talk(caller, started_at, TURNS)]
     return latencies
 
 
@@ -328,7 +306,7 @@ async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
         for n in range(calls):
             caller, created_at = await _call_in(worker, f"turns-{n}-{secrets.token_hex(3)}")
             try:
-                exchanges = await _talk(caller, created_at, TURNS)
+                exchanges = await talk(caller, created_at, TURNS)
             finally:
                 await caller.leave()
             await worker.wait_ended(n + 1)
@@ -356,43 +334,64 @@ async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
 
 # -- concurrency --------------------------------------------------------------------------
 async def concurrency(servers: LiveKitServers, calls: int) -> dict[str, Any]:
-    scenario = bench_scenario(2)
-
-    async def one_call(worker: Worker, n: int, delay: float) -> list[float]:
-        await asyncio.sleep(delay)
-        caller, created_at = await _call_in(worker, f"many-{n}-{secrets.token_hex(3)}")
-        try:
-            return [e.voice_to_voice_ms for e in await _talk(caller, created_at, 2)]
-        finally:
-            await caller.leave()
-
-    async with running_worker(servers, scenario, max_calls=calls) as worker:
+    """The callers run in a child process (`bench.livekit_callers`): this process's CPU time
+    is the worker's alone."""
+    turns = 2
+    async with running_worker(servers, bench_scenario(turns), max_calls=calls) as worker:
         cpu_start, wall_start = time.process_time(), time.perf_counter()
-        spread = CONCURRENT_STAGGER_S / max(1, calls)
-        results = await asyncio.gather(
-            *(one_call(worker, n, n * spread) for n in range(calls)), return_exceptions=True
+        lags_ms: list[float] = []
+        lag = asyncio.create_task(loop_lag_ms(LAG_PROBE_S, lags_ms))
+        callers = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.livekit_callers",
+            f"--calls={calls}",
+            f"--turns={turns}",
+            f"--stagger={CONCURRENT_STAGGER_S}",
+            f"--agent={AGENT_NAME}",
+            stdout=asyncio.subprocess.PIPE,
+            env={
+                **os.environ,
+                "LIVEKIT_URL": servers.url,
+                "LIVEKIT_API_KEY": servers.api_key,
+                "LIVEKIT_API_SECRET": servers.api_secret,
+            },
         )
+        out, _ = await callers.communicate()
         with contextlib.suppress(TimeoutError):  # reported as calls not ended
             await worker.wait_ended(calls)
         wall = time.perf_counter() - wall_start
         cpu = time.process_time() - cpu_start
-    failed = [r for r in results if isinstance(r, BaseException)]
-    caller_ms = [v for r in results if not isinstance(r, BaseException) for v in r]
+        lag.cancel()
+    heard = json.loads(out) if callers.returncode == 0 else {}
+    failures = heard.get("failures", [f"the callers' process exited {callers.returncode}"])
     lateness_ms = [s * 1000 for t in TimedTransport.built for s in t.frame_lateness_s()]
     return {
         "calls": calls,
-        "failed": len(failed),
+        "failed": len(failures),
         "ended": len(worker.ended),
-        "first_failure": repr(failed[0]) if failed else None,
+        "first_failure": failures[0] if failures else None,
         "wall_s": wall,
-        "cpu_share": cpu / wall,
-        "cpu_share_per_call": cpu / wall / calls,
+        "worker_cpu_share": cpu / wall,
+        "worker_cpu_share_per_call": cpu / wall / calls,
         "frames_measured": len(lateness_ms),
         "jitter_p50_ms": percentile(lateness_ms, 50),
         "jitter_p99_ms": percentile(lateness_ms, 99),
         "jitter_max_ms": max(lateness_ms) if lateness_ms else float("nan"),
-        "caller_voice_to_voice": latency_summary(caller_ms),
+        "loop_lag_p99_ms": percentile(lags_ms, 99),
+        "loop_lag_max_ms": max(lags_ms) if lags_ms else float("nan"),
+        "caller_voice_to_voice": latency_summary(heard.get("voice_to_voice_ms", [])),
     }
+
+
+async def loop_lag_ms(period_s: float, lags_ms: list[float]) -> None:
+    """Until cancelled, how late each `period_s` sleep wakes up (ms): the event loop blocked
+    (a synchronous call, a starved process), as opposed to one call's pacing falling behind."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + period_s
+        await asyncio.sleep(period_s)
+        lags_ms.append(max(0.0, loop.time() - due) * 1000)
 
 
 BENCHES = {"answer": answer, "turns": turns, "concurrency": concurrency}
