@@ -129,31 +129,34 @@ class TimedTransport(LiveKitCallTransport):
             yield frame
 
     def frame_lateness_s(self) -> list[float]:
-        """How late each agent frame left against its schedule (the shared `PacedPlayout`)."""
+        """How late each agent frame left against its schedule: the statistics of the
+        transport's `PacedPlayout` (a private attribute: nothing if it is renamed)."""
         playout = getattr(self, "_playout", None)
         return list(playout.stats.lateness_s) if playout is not None else []
 
 
 @dataclass
 class Worker:
+    """The running worker as the bench sees it: its store, the server's API, and how many
+    calls have ended."""
+
     servers: LiveKitServers
     store: CallStore
     admin: RoomAdmin
-    ended: list[float] = field(default_factory=list)
-    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    ended: int = 0
+    _call_ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     def on_event(self, event: DomainEvent) -> None:
         if isinstance(event, CallEnded):
-            self.ended.append(time.perf_counter())
-            asyncio.get_running_loop().create_task(self._notify())
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+            self.ended += 1
+            self._call_ended.set()
 
     async def wait_ended(self, calls: int) -> None:
-        async with asyncio.timeout(WAIT_S), self._changed:
-            await self._changed.wait_for(lambda: len(self.ended) >= calls)
+        """Until `calls` calls have ended (TimeoutError after WAIT_S)."""
+        async with asyncio.timeout(WAIT_S):
+            while self.ended < calls:
+                self._call_ended.clear()
+                await self._call_ended.wait()
 
     async def stored_latencies(self) -> list[LatencyBreakdown]:
         """The engine's measures of every answered turn stored so far."""
@@ -369,7 +372,7 @@ async def concurrency(servers: LiveKitServers, calls: int) -> dict[str, Any]:
     return {
         "calls": calls,
         "failed": len(failures),
-        "ended": len(worker.ended),
+        "ended": worker.ended,
         "first_failure": failures[0] if failures else None,
         "wall_s": wall,
         "worker_cpu_share": cpu / wall,
