@@ -86,9 +86,13 @@ class FakeLiveKitDispatch(LoopbackServer):
             await self.notify()
         return socket
 
-    async def dispatch(self, room: str) -> tuple[str, bool]:
-        """Offer a job in `room` to the worker; assign it if the worker is available.
-        Returns the job id and whether it was assigned."""
+    async def dispatch(
+        self, room: str, *, url: str | None = None, token: str | None = None
+    ) -> tuple[str, bool]:
+        """Offer a job in `room` to the worker; assign it if the worker is available, with
+        `url` and `token` for the room (by default this server and a dummy token: a test
+        with a real LiveKit server for the room mints the token itself). Returns the job id
+        and whether it was assigned."""
         self._jobs += 1
         job = agent.Job(
             id=f"J{self._jobs}",
@@ -107,7 +111,9 @@ class FakeLiveKitDispatch(LoopbackServer):
         await self._send(
             connection.socket,
             agent.ServerMessage(
-                assignment=agent.JobAssignment(job=job, url=self.ws_url, token=f"room-{room}")
+                assignment=agent.JobAssignment(
+                    job=job, url=url or self.ws_url, token=token or f"room-{room}"
+                )
             ),
         )
         return job.id, True

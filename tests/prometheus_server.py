@@ -77,8 +77,9 @@ def prometheus_server(targets: Mapping[str, str]) -> Iterator[PrometheusServer]:
     assert binary, "prometheus (Debian package prometheus) is installed by `make test`"
     root = Path(tempfile.mkdtemp(prefix="voice-agent-prometheus-"))
     shutil.copy(CONFIG / "alerts.yml", root / "alerts.yml")
-    (root / "prometheus.yml").write_text(yaml.safe_dump(project_config(targets)))
     port = free_port()
+    own = {"prometheus": f"127.0.0.1:{port}"}
+    (root / "prometheus.yml").write_text(yaml.safe_dump(project_config({**own, **targets})))
     log = root / "prometheus.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

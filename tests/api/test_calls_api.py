@@ -10,7 +10,7 @@ from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
 from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
 from voice_agent.application.ports.repository import CallRepository
-from voice_agent.domain.call import Call, EndReason
+from voice_agent.domain.call import AnswerTime, Call, EndReason
 from voice_agent.domain.events import CallerInterrupted
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 
@@ -48,6 +48,22 @@ async def test_calls_are_paged_newest_first_and_filtered(
     after = (T0 + timedelta(minutes=3)).isoformat()
     window = await client.get("/calls", params={"started_after": after}, headers=auth())
     assert [c["id"] for c in window.json()["calls"]] == [calls[4].id, calls[3].id]
+
+
+async def test_a_calls_answer_time_is_in_the_list_and_the_detail(store: CallRepository) -> None:
+    answered = Call(caller_number=None, started_at=T0)
+    answered.answer = AnswerTime(joined_ms=350.5, first_audio_ms=1210.0)
+    older = Call(caller_number=None, started_at=T0 - timedelta(minutes=1))
+    for call in (answered, older):
+        await store.save_call(call)
+    async with api_client(store, PrometheusMetrics(), Probes()) as client:
+        listed = (await client.get("/calls", headers=auth())).json()["calls"]
+        detail = (await client.get(f"/calls/{answered.id}", headers=auth())).json()
+    assert [c["answer"] for c in listed] == [
+        {"joined_ms": 350.5, "first_audio_ms": 1210.0},
+        None,
+    ]
+    assert detail["answer"] == {"joined_ms": 350.5, "first_audio_ms": 1210.0}
 
 
 @pytest.fixture(params=["in-memory", "sqlite"])

@@ -23,6 +23,7 @@ from livekit.protocol.models import ParticipantInfo, Room
 from livekit.protocol.webhook import WebhookEvent
 from starlette.testclient import TestClient
 
+from tests.databases import migrated_sqlite
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.livekit.webhook import LiveKitWebhookVerifier
 from voice_agent.adapters.observability.logging import configure_logging
@@ -97,17 +98,7 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 @pytest.fixture
 def database_url(tmp_path: Any) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
-
-    async def migrate() -> None:
-        database = Database(url)
-        try:
-            await database.migrate()
-        finally:
-            await database.dispose()
-
-    asyncio.run(migrate())
-    return url
+    return migrated_sqlite(tmp_path)
 
 
 def serve(database_url: str, **settings: Any) -> TestClient:

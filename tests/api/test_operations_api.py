@@ -7,8 +7,9 @@ import pytest
 
 from tests.api.conftest import Probes
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
-from voice_agent.domain.call import CallStatus, EndReason
+from voice_agent.domain.call import AnswerTime, CallStatus, EndReason
 from voice_agent.domain.events import (
+    CallAnswered,
     CallEnded,
     CallerInterrupted,
     CallStarted,
@@ -78,6 +79,22 @@ async def test_usage_and_cost_of_finished_calls_are_counted(
     assert 'voice_agent_stt_audio_seconds_total{provider="deepgram"} 30.0' in text
     cost = metrics.registry.get_sample_value("voice_agent_cost_usd_total")
     assert cost == pytest.approx(0.0082)
+
+
+async def test_answer_times_are_histograms(
+    client: httpx.AsyncClient, metrics: PrometheusMetrics
+) -> None:
+    metrics(CallAnswered("c1", 1.0, AnswerTime(joined_ms=300.0, first_audio_ms=900.0)))
+    metrics(CallAnswered("c2", 1.0, AnswerTime(joined_ms=0.0, first_audio_ms=2600.0)))
+    response = await client.get("/metrics")
+    text = response.text
+    assert 'voice_agent_answer_seconds_bucket{le="1.0"} 1.0' in text
+    assert "voice_agent_answer_seconds_count 2.0" in text
+    assert 'voice_agent_answer_joined_seconds_bucket{le="0.4"} 2.0' in text
+    total = metrics.registry.get_sample_value("voice_agent_answer_seconds_sum")
+    assert total == pytest.approx(3.5)
+    returncode, output = _promtool_check(response.content)
+    assert returncode == 0, output
 
 
 def _promtool_check(exposition: bytes) -> tuple[int, bytes]:

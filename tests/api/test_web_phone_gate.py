@@ -4,7 +4,6 @@ hands out for the API key. The fake stack has no web phone, so an accepted socke
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from voice_agent.adapters.sqlalchemy import Database
+from tests.databases import migrated_sqlite
 from voice_agent.entrypoints.bootstrap.settings import Settings
 from voice_agent.entrypoints.web.app import create_server_app
 
@@ -25,17 +24,7 @@ NO_PHONE = {"type": "error", "message": "the fake stack has no web phone"}
 
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('gate') / 'calls.db'}"
-
-    async def migrate() -> None:
-        database = Database(url)
-        try:
-            await database.migrate()
-        finally:
-            await database.dispose()
-
-    asyncio.run(migrate())
-    return url
+    return migrated_sqlite(tmp_path_factory.mktemp("gate"))
 
 
 def server(database_url: str, *, public: bool, **settings: Any) -> TestClient:

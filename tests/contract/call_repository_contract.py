@@ -8,8 +8,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from voice_agent.application.ports.repository import CallRepository
-from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
-from voice_agent.domain.events import CallerInterrupted, DtmfReceived, ToolCalled
+from voice_agent.domain.call import AnswerTime, Call, CallOwner, CallStatus, EndReason
+from voice_agent.domain.events import (
+    CallerInterrupted,
+    DtmfReceived,
+    ProviderFailed,
+    ToolCalled,
+)
 from voice_agent.domain.room_events import RoomEvent, RoomEventType
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.domain.usage import ProviderUsage
@@ -105,6 +110,28 @@ class CallRepositoryContract:
         assert stored.usage == call.usage
         assert stored.cost_usd == pytest.approx(0.0089)
 
+    async def test_answer_time_is_stored_with_the_call(self, repository: CallRepository) -> None:
+        call = _call()
+        call.answer = AnswerTime(joined_ms=412.5)
+        await repository.save_call(call)
+        joined = await repository.get(call.id)
+        call.answer = AnswerTime(joined_ms=412.5, first_audio_ms=1234.25)
+        await repository.save_call(call)
+        stored = await repository.get(call.id)
+        assert joined is not None
+        assert stored is not None
+        assert joined.answer == AnswerTime(joined_ms=412.5, first_audio_ms=None)
+        assert stored.answer == AnswerTime(joined_ms=412.5, first_audio_ms=1234.25)
+
+    async def test_a_call_without_answer_time_reads_back_without_one(
+        self, repository: CallRepository
+    ) -> None:
+        call = _call()
+        await repository.save_call(call)
+        stored = await repository.get(call.id)
+        assert stored is not None
+        assert stored.answer is None
+
     async def test_turns_come_back_in_conversation_order(self, repository: CallRepository) -> None:
         call = _call()
         await repository.save_call(call)
@@ -128,6 +155,7 @@ class CallRepositoryContract:
             DtmfReceived(call.id, 10.0, "5"),
             CallerInterrupted(call.id, 11.5, 1.25),
             ToolCalled(call.id, 12.0, "end_call", {"reason": "done"}),
+            ProviderFailed(call.id, 13.0, "transfer", "transfer busy: SIP 486", outcome="busy"),
         ]
         for event in events:
             await repository.record_event(event)

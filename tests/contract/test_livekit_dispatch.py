@@ -42,10 +42,16 @@ Started = Callable[..., Awaitable[tuple[AgentWorker, Calls]]]
 async def started(server: FakeLiveKitDispatch) -> AsyncIterator[Started]:
     tasks: list[asyncio.Task[None]] = []
 
-    async def start(max_jobs: int = 2, secret: str = API_SECRET) -> tuple[AgentWorker, Calls]:
+    async def start(
+        max_jobs: int = 2, secret: str = API_SECRET, status_interval_s: float = 0.05
+    ) -> tuple[AgentWorker, Calls]:
         calls = Calls()
         settings = LiveKitSettings(
-            server.url, API_KEY, secret, agent_name="receptionist", status_interval_s=0.05
+            server.url,
+            API_KEY,
+            secret,
+            agent_name="receptionist",
+            status_interval_s=status_interval_s,
         )
         worker = AgentWorker(settings, calls, max_jobs=max_jobs)
         tasks.append(asyncio.create_task(worker.run()))
@@ -129,6 +135,20 @@ async def test_go_away_drains_the_worker(server: FakeLiveKitDispatch, started: S
         lambda: any(status.draining for status in server.worker.worker_statuses)
     )
     assert not (await server.dispatch("late"))[1]
+
+
+async def test_draining_is_reported_at_once_not_at_the_next_interval(
+    server: FakeLiveKitDispatch, started: Started
+) -> None:
+    worker, _ = await started(status_interval_s=600)
+    await asyncio.wait_for(worker.registered.wait(), 5)
+    await server.wait_until(lambda: bool(server.worker.worker_statuses))
+    worker.drain()
+    await server.wait_until(
+        lambda: any(s.draining for s in server.worker.worker_statuses), timeout_s=5
+    )
+    last = server.worker.worker_statuses[-1]
+    assert (last.status, last.draining) == (agent.WS_FULL, True)
 
 
 async def test_a_termination_ends_the_call(server: FakeLiveKitDispatch, started: Started) -> None:

@@ -41,3 +41,8 @@ async def line() -> AsyncIterator[InMemoryCaller]:
 
 class TestInMemoryCallTransport(CallTransportContract):
     pass
+
+
+async def test_the_keys_the_agent_presses_are_recorded(line: InMemoryCaller) -> None:
+    await line.transport.send_dtmf("12#")
+    assert line.transport.record.sent_dtmf == ["12#"]

@@ -119,3 +119,12 @@ class CallTransportContract:
         assert heard == pytest.approx(0.5, abs=0.06)
         await asyncio.sleep(1.0)
         assert line.heard_seconds() == heard
+
+    async def test_send_dtmf_refuses_a_key_that_is_not_on_the_keypad(
+        self, line: CallerSide
+    ) -> None:
+        with pytest.raises(ValueError, match=r"not a DTMF digit: 'x' at position 2 of '12x'"):
+            await line.transport.send_dtmf("12x")
+        with pytest.raises(ValueError, match="no DTMF digits given"):
+            await line.transport.send_dtmf("")
+        await line.transport.send_dtmf("0123456789*#ABCD")

@@ -63,3 +63,20 @@ def test_the_template_holds_no_secret_value() -> None:
         name, value = line.split("=", 1)
         if any(word in name for word in ("KEY", "SECRET", "PASSWORD", "TOKEN")):
             assert value == "", f"{name} has a value in the template"
+
+
+def test_invalid_settings_are_named_as_set_and_their_values_never_echoed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voice_agent.entrypoints.cli.main import main
+
+    monkeypatch.setenv("SIP__INBOUND_NUMBERS", "+1555-secret-sauce")
+    monkeypatch.setenv("WORKER_MAX_CALLS", "zero-secret")
+    monkeypatch.setenv("PRICES__GROQ__STT_PER_MINUTE", "cheap-secret")
+    assert main(["config"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("voice-agent: invalid settings:")
+    for name in ("SIP__INBOUND_NUMBERS:", "WORKER_MAX_CALLS:", "PRICES__GROQ__STT_PER_MINUTE:"):
+        assert name in err
+    assert "secret" not in err
+    assert "Traceback" not in err

@@ -3,10 +3,11 @@ is the real one, but a minute of conversation runs in a fraction of a second."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from fake_servers.livekit_agent import FakeLiveKitDispatch
 
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call
@@ -60,3 +61,10 @@ def run_call() -> RunCall:
         return run_fast_forwarded(main)
 
     return run
+
+
+@pytest.fixture
+async def dispatch() -> AsyncIterator[FakeLiveKitDispatch]:
+    """The loopback fake of LiveKit's dispatch WebSocket (`/agent`)."""
+    async with FakeLiveKitDispatch() as fake:
+        yield fake  # type: ignore[misc]

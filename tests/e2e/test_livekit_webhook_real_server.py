@@ -16,8 +16,8 @@ import pytest
 import uvicorn
 from livekit import api, rtc
 
+from tests.databases import migrated
 from tests.livekit_servers import LiveKitServers, LiveKitUnavailable, free_port
-from voice_agent.adapters.sqlalchemy import Database
 from voice_agent.entrypoints.bootstrap.settings import Settings
 from voice_agent.entrypoints.web.app import create_server_app
 
@@ -54,10 +54,7 @@ async def agent(
     livekit: LiveKitServers, agent_port: int, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     """`serve`'s app on `agent_port` with the server's key and secret; a client of its API."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
-    database = Database(url)
-    await database.migrate()
-    await database.dispose()
+    url = await migrated(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
     settings = Settings(
         _env_file=None,
         stack="fake",

@@ -38,6 +38,7 @@ def worker_settings(servers: LiveKitServers, agent_name: str) -> Settings:
         livekit_agent_name=agent_name,
         worker_max_calls=1,
         worker_drain_timeout_s=5,
+        worker_http_port=0,
     )
 
 

@@ -398,6 +398,49 @@ def test_dtmf_digits_are_recorded(run_call: RunCall) -> None:
     assert [e.digit for e in run.events_of(DtmfReceived)] == ["1", "#"]
 
 
+def test_key_presses_reach_the_model_with_the_callers_next_turn(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            "caller": [
+                {"dtmf": "4"},
+                {"dtmf": "2", "after_silence": 0.2},
+                {"say": "That is my booking number", "after_silence": 0.5},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": "Thanks, I found it."}],
+        }
+    )
+    [request] = run.scripted.llm.requests
+    said = [(m.role, m.content) for m in request if m.role is not MessageRole.SYSTEM]
+    assert said == [
+        (MessageRole.ASSISTANT, GREETING),
+        (MessageRole.USER, "[keypad] 4 2"),
+        (MessageRole.USER, "That is my booking number"),
+    ]
+    assert [e.digit for e in run.events_of(DtmfReceived)] == ["4", "2"]
+
+
+def test_key_presses_alone_are_answered_once_the_caller_stops_pressing(
+    run_call: RunCall,
+) -> None:
+    run = run_call(
+        {
+            "settings": {"silence_timeout": 5},
+            "caller": [
+                {"dtmf": "4"},
+                {"dtmf": "2", "after_silence": 0.5},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": "Thanks, I found booking forty-two."}],
+        }
+    )
+    [request] = run.scripted.llm.requests
+    assert request[-1].role is MessageRole.USER
+    assert request[-1].content == "[keypad] 4 2"
+    assert [t.text for t in run.agent_turns] == [GREETING, "Thanks, I found booking forty-two."]
+    assert run.call.end_reason is EndReason.CALLER_HUNG_UP
+
+
 def test_the_events_stored_per_call_are_capped(run_call: RunCall) -> None:
     presses = [{"dtmf": "1", "after_silence": 0.1} for _ in range(12)]
     run = run_call(

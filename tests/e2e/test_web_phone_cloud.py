@@ -97,6 +97,9 @@ async def test_a_web_call_on_the_cloud_stack_is_answered_and_its_cost_stored(
     assert {u.provider for u in stored.usage} >= {"deepgram", "groq", "cartesia"}
     assert stored.cost_usd is not None
     assert stored.cost_usd > 0
+    assert stored.answer is not None  # counted from the client's `start`, the line's offer
+    assert stored.answer.joined_ms == 0
+    assert stored.answer.first_audio_ms is not None
 
 
 async def test_an_open_circuit_shows_in_health_and_metrics_of_the_running_server(

@@ -4,6 +4,7 @@ whatever the line (admission, answering, finishing, failures)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 
 import pytest
@@ -14,6 +15,7 @@ from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.transport import NOT_ANSWERED
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call, EndReason
+from voice_agent.domain.events import CallAnswered, DomainEvent
 from voice_agent.entrypoints.scripted.runner import build_scripted_call
 from voice_agent.entrypoints.scripted.scenario import parse_scenario
 
@@ -45,7 +47,8 @@ class Ports:
             await opened.finish(call)
             self.finished.append(call)
 
-        return CallPorts(opened.ports, finish)
+        ports = dataclasses.replace(opened.ports, sinks=[*opened.ports.sinks, *sinks])
+        return CallPorts(ports, finish)
 
 
 async def test_a_call_runs_to_its_end_then_the_line_closes_with_its_reason_and_finishes() -> None:
@@ -120,3 +123,31 @@ async def test_a_line_that_breaks_while_being_answered_is_closed_and_counted_out
     assert await runner.run(line) is None
     assert line.record.closed_for == NOT_ANSWERED
     assert runner.answering == 0
+
+
+async def test_the_answer_time_runs_from_the_offer_to_the_agents_first_audio() -> None:
+    line, opened = line_and_ports(SHORT)
+    events: list[DomainEvent] = []
+    offered_at = asyncio.get_running_loop().time()
+    await asyncio.sleep(0.4)  # e.g. a LiveKit job assigned, the room being joined
+    call = await CallRunner(Ports(opened), SessionConfig()).run(
+        line, [events.append], offered_at=offered_at
+    )
+    assert call is not None
+    assert call.answer is not None
+    assert call.answer.joined_ms == pytest.approx(400, abs=1)
+    assert call.answer.first_audio_ms is not None
+    assert 400 <= call.answer.first_audio_ms <= 400 + 150  # the fake synthesizer's 0.1 s
+    answered = [e for e in events if isinstance(e, CallAnswered)]
+    assert [e.answer for e in answered] == [call.answer]
+    assert (await opened.ports.repository.get(call.id)).answer == call.answer  # type: ignore[union-attr]
+
+
+async def test_without_an_offer_the_line_counts_as_offered_when_answered() -> None:
+    line, opened = line_and_ports(SHORT)
+    call = await CallRunner(Ports(opened), SessionConfig()).run(line)
+    assert call is not None
+    assert call.answer is not None
+    assert call.answer.joined_ms == 0
+    assert call.answer.first_audio_ms is not None
+    assert call.answer.first_audio_ms > 0

@@ -147,6 +147,22 @@ async def test_dtmf_and_hang_up(line: tuple[WebSocketCallTransport, MemorySocket
     assert transport.hung_up_by == "caller"
 
 
+async def test_keys_the_agent_presses_are_sent_to_the_page_in_order_with_the_audio(
+    line: tuple[WebSocketCallTransport, MemorySocket],
+) -> None:
+    transport, socket = line
+    await transport.play(tone(0.1, 16000))
+    await transport.wait_played_out()
+    await transport.send_dtmf("12#")
+    with pytest.raises(ValueError, match="not a DTMF digit"):
+        await transport.send_dtmf("9x")
+    await asyncio.sleep(0.1)
+    assert isinstance(socket.sent[-2], bytes)
+    assert [c for c in socket.controls if c["type"] == "dtmf"] == [
+        {"type": "dtmf", "digits": "12#"}
+    ]
+
+
 async def test_a_vanished_client_is_a_caller_hang_up(
     line: tuple[WebSocketCallTransport, MemorySocket],
 ) -> None:

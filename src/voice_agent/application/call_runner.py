@@ -14,8 +14,10 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from voice_agent.application.ports.clock import Clock
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.transport import NOT_ANSWERED, CallTransport, LineNotAnswered
+from voice_agent.application.session.answer import LineMilestones
 from voice_agent.application.session.call_session import CallSession, SessionPorts
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.call import Call, EndReason
@@ -59,8 +61,15 @@ class CallRunner:
         *,
         max_calls: int = 2,
         max_answering: int = 8,
+        clock: Clock | None = None,
     ) -> None:
+        """`clock`: what the lines' milestones (offered, joined) are noted on; it must be the
+        calls' own clock (`SessionPorts.clock`); by default the event loop's time, which is
+        what `LoopClock` gives."""
         self._ports = ports
+        self._now: Callable[[], float] = (
+            clock.now if clock is not None else lambda: asyncio.get_running_loop().time()
+        )
         self.config = config
         self.max_calls = max_calls
         self.max_answering = max_answering
@@ -76,10 +85,15 @@ class CallRunner:
         sinks: Sequence[EventSink] = (),
         *,
         started: Started | None = None,
+        offered_at: float | None = None,
     ) -> Call | None:
         """Take the line, run its call to the end and return it; None when the line was
         refused (busy, shutting down), never answered, or the call could not be set up (the
-        caller is told which, and the line closed, in each case)."""
+        caller is told which, and the line closed, in each case).
+
+        `offered_at` (on the runner's clock): when the line was offered, e.g. the moment a
+        LiveKit job was assigned; by default, the moment `transport.open()` returns (a web
+        phone's line is offered and joined by the client's `start`)."""
         if self.answering >= self.max_answering:
             await transport.close(BUSY, f"busy: {self.max_answering} connections waiting")
             return None
@@ -99,13 +113,17 @@ class CallRunner:
             return None
         finally:
             self.answering -= 1
+        joined_at = self._now()
+        line = LineMilestones(
+            offered_at=joined_at if offered_at is None else offered_at, joined_at=joined_at
+        )
         refusal = self._refusal()
         if refusal is not None:
             await transport.close(*refusal)
             return None
         try:
             opened = await self._ports(sinks)
-            session = CallSession(transport, opened.ports, self.config)
+            session = CallSession(transport, opened.ports, self.config, line=line)
         except Exception:
             log.exception("could not set up a call")
             await transport.close(EndReason.INTERNAL_ERROR.value, "the call could not be set up")

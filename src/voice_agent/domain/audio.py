@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 BYTES_PER_SAMPLE = 2
+AUDIBLE_PEAK = 32
+"""Peak sample magnitude (about -60 dBFS) below which a chunk counts as silent."""
 
 
 class InvalidAudio(ValueError):
@@ -31,6 +33,12 @@ class AudioChunk:
     @classmethod
     def silence(cls, seconds: float, sample_rate: int) -> AudioChunk:
         return cls(bytes(samples_for(seconds, sample_rate) * BYTES_PER_SAMPLE), sample_rate)
+
+    def is_audible(self, threshold: int = AUDIBLE_PEAK) -> bool:
+        """Whether any sample's magnitude exceeds `threshold` (digital silence and the
+        faint noise floor some synthesizers pad with do not)."""
+        samples = memoryview(self.pcm).cast("h")
+        return any(sample > threshold or sample < -threshold for sample in samples)
 
     @property
     def sample_count(self) -> int:

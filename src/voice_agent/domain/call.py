@@ -23,6 +23,19 @@ class CallOwner:
     heartbeat_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerTime:
+    """How fast a call was answered, in milliseconds from the moment its line was offered
+    (LiveKit: the job assigned to this worker; the web phone: the client's `start`)."""
+
+    joined_ms: float
+    """Until the agent was on the line (LiveKit: room joined and the caller's audio there;
+    the web phone: at once)."""
+    first_audio_ms: float | None = None
+    """Until the agent's first audible audio was handed to the line (what the caller hears
+    first); None while (or if) the agent has not spoken."""
+
+
 class CallStatus(Enum):
     """Where a call is in its life."""
 
@@ -76,6 +89,8 @@ class Call:
     """Provider usage (tokens, audio seconds, characters), set when the call ends."""
     cost_usd: float | None = None
     """Estimated provider cost from the configured prices; None when not metered."""
+    answer: AnswerTime | None = None
+    """How fast the call was answered; None for calls stored before it was measured."""
     owner: str | None = None
     """The process running the call (see `CallOwner`); set by the repository it is saved
     with. Crash recovery closes only calls whose owner is gone."""

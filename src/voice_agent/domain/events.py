@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voice_agent.domain.call import CallStatus, EndReason
+from voice_agent.domain.call import AnswerTime, CallStatus, EndReason
 from voice_agent.domain.state import ConversationState
 from voice_agent.domain.turn import Turn
 from voice_agent.domain.usage import ProviderUsage
@@ -27,6 +27,13 @@ class CallStarted(DomainEvent):
 class CallEnded(DomainEvent):
     status: CallStatus
     reason: EndReason
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered(DomainEvent):
+    """The agent's first audible audio reached the line: the call's answer time."""
+
+    answer: AnswerTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,9 @@ class ProviderFailed(DomainEvent):
     error: str
     provider: str = "unknown"
     """The failing provider's name, when the error carries one."""
+    outcome: str | None = None
+    """For a failed transfer (stage `transfer`): `busy`, `declined`, `no_answer` or
+    `failed`, as the caller was told."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,8 @@ class AssignedJob:
     url: str
     token: str = field(repr=False)
     """A room token the server minted for this job: a secret."""
+    received_at: float = 0.0
+    """When the assignment arrived (the event loop's time): the call's line was offered."""
 
 
 JobHandler = Callable[[AssignedJob], Awaitable[None]]
@@ -69,6 +71,8 @@ class AgentWorker:
         self.draining = False
         self._socket: aiohttp.ClientWebSocketResponse | None = None
         self.registered = asyncio.Event()
+        self._report_now = asyncio.Event()
+        """Set to send the status report at once instead of at the next interval."""
 
     # -- public ----------------------------------------------------------------------
     async def run(self) -> None:
@@ -90,9 +94,11 @@ class AgentWorker:
             pause = min(pause * 2, self._settings.reconnect_max_s)
 
     def drain(self) -> None:
-        """Take no new job (the server is told at the next status report); jobs in progress
-        go on."""
+        """Take no new job, and tell the server at once (a status report `WS_FULL`,
+        draining), so it stops offering jobs now rather than at the next interval; jobs in
+        progress go on."""
         self.draining = True
+        self._report_now.set()
 
     async def wait_jobs(self) -> None:
         """Return once no job is in progress. Cancelling the wait (a drain's timeout) leaves
@@ -213,6 +219,7 @@ class AgentWorker:
             room=assignment.job.room.name,
             url=assignment.url or self._settings.url,
             token=assignment.token,
+            received_at=asyncio.get_running_loop().time(),
         )
         self.jobs[job.id] = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
 
@@ -237,6 +244,7 @@ class AgentWorker:
 
     async def _report_status(self) -> None:
         while True:
+            self._report_now.clear()
             load = min(max(self._current_load(), 0.0), 1.0)
             await self._send(
                 agent.WorkerMessage(
@@ -251,7 +259,12 @@ class AgentWorker:
             await self._send(
                 agent.WorkerMessage(ping=agent.WorkerPing(timestamp=int(time.time() * 1000)))
             )
-            await asyncio.sleep(self._settings.status_interval_s)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation
+            # that arrives as the event is set (drain() then the connection closing), and
+            # this task would never end.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._settings.status_interval_s):
+                    await self._report_now.wait()
 
     # -- the wire --------------------------------------------------------------------
     async def _send(self, message: agent.WorkerMessage) -> None:
@@ -282,23 +295,3 @@ def _websocket_url(url: str) -> str:
     if url.startswith("https://"):
         return "wss://" + url.removeprefix("https://")
     return url
-
-
-class RoomService:
-    """The server's RoomService, for what a call does to its room (removing the caller)."""
-
-    def __init__(self, settings: LiveKitSettings) -> None:
-        self._settings = settings
-        self._client: api.LiveKitAPI | None = None
-
-    async def remove_participant(self, room: str, identity: str) -> None:
-        if self._client is None:
-            url = self._settings.url.replace("ws://", "http://").replace("wss://", "https://")
-            self._client = api.LiveKitAPI(url, self._settings.api_key, self._settings.api_secret)
-        await self._client.room.remove_participant(
-            api.RoomParticipantIdentity(room=room, identity=identity)
-        )
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()

@@ -1,40 +1,63 @@
 """`LiveKitCallTransport`: one phone call as a LiveKit room, the caller a SIP participant.
 
-`open` joins the room with the job's token, publishes the agent's track, and waits (at most
-`answer_timeout_s`) for the caller's audio track; the SIP service answers the phone (200 OK)
-only once the agent publishes, so the caller hears ringing until then. Caller audio is read
-from the moment its track is subscribed (no first words lost), resampled by the SDK to
-`sample_rate`. Agent audio is paced by the same `PacedPlayout` as every line; between
-replies the track carries silence, because the SIP service hangs up a call whose media stops.
-DTMF arrives as the room's `sip_dtmf_received`. The caller leaving (or the room closing)
-ends the audio stream. `hang_up` removes the caller from the room through the server's
-RoomService (for a SIP participant that ends the phone call); `close` takes the agent out.
+`open` joins the room (through `CallRoom`, room.py), publishes the agent's track, and waits
+(at most `answer_timeout_s`) for the caller's audio track; the SIP service answers the phone
+(200 OK) only once the agent publishes, so the caller hears ringing until then. The caller is
+the participant of kind SIP; an ordinary participant is taken only while no SIP participant
+is in the room (a test client, a browser), and other agents are never listened to. Caller
+audio is read from the moment its track is subscribed (no first words lost), resampled by
+the SDK to `sample_rate`. Agent audio is paced by the same `PacedPlayout` as every line;
+between replies the track carries silence, because the SIP service hangs up a call whose
+media stops. DTMF arrives as the room's `sip_dtmf_received`; `send_dtmf` presses keys
+towards the phone side, one RFC 4733 event every `dtmf_interval_s`.
 
-Not yet: DTMF out, transfers (`TransferSIPParticipant`); tested so far on the real server
-with an ordinary participant as the caller, since the SIP service cannot be built here.
+The call ends for the caller when the caller leaves, the room closes, or the caller's
+`sip.callStatus` becomes `hangup` (the SIP leg is gone before the participant is). `hang_up`
+removes the caller from the room through the server's RoomService (for a SIP participant
+that ends the phone call); `close` takes the agent out. `transfer` plays out what is queued,
+then asks the injected `transfer_participant` (a SIP REFER through the server) to hand the
+caller over, for at most `transfer_timeout_s`.
+
+Tested on a scripted room (tests/scripted_room.py) and on the real server with an
+ordinary participant as the caller; the SIP service itself cannot be built here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
-
-from livekit import rtc
 
 from voice_agent.adapters.audio.playout import PacedPlayout
 from voice_agent.adapters.event_channel import EventChannel
-from voice_agent.application.ports.transport import DtmfPressed, LineNotAnswered, TransportEvent
+from voice_agent.adapters.livekit.room import (
+    CallRoom,
+    LiveKitRoom,
+    ParticipantKind,
+    RoomParticipant,
+)
+from voice_agent.application.ports.transport import (
+    DtmfPressed,
+    LineNotAnswered,
+    TransferFailed,
+    TransferOutcome,
+    TransportEvent,
+)
 from voice_agent.domain.audio import AudioChunk
+from voice_agent.domain.dtmf import checked_dtmf, dtmf_code
 
 log = logging.getLogger(__name__)
 RemoveParticipant = Callable[[str, str], Awaitable[None]]
 """Removes participant `identity` (second) from room `name` (first): RoomService's call."""
+TransferParticipant = Callable[[str, str, str], Awaitable[None]]
+"""Transfers participant `identity` (second) of room `name` (first) to `destination` (third,
+`tel:` or `sip:`) with a SIP REFER; returns once the caller is handed over, raises
+`TransferFailed` with the SIP status mapped to an outcome otherwise."""
 PHONE_NUMBER = "sip.phoneNumber"
-SOURCE_QUEUE_MS = 100
-"""Agent audio the SDK may hold: small, so a barge-in's clear is near-instant."""
+CALL_ID = "sip.callID"
+TRUNK_ID = "sip.trunkID"
+CALL_STATUS = "sip.callStatus"
+TRANSFER_SCHEMES = ("tel:", "sip:", "sips:")
 
 
 class LiveKitCallTransport:
@@ -46,54 +69,52 @@ class LiveKitCallTransport:
         sample_rate: int = 16000,
         frame_s: float = 0.02,
         answer_timeout_s: float = 20.0,
-        room: rtc.Room | None = None,
+        transfer_timeout_s: float = 30.0,
+        dtmf_interval_s: float = 0.25,
+        room: CallRoom | None = None,
         remove_participant: RemoveParticipant | None = None,
+        transfer_participant: TransferParticipant | None = None,
     ) -> None:
-        self._url = url
-        self._token = token
         self._rate = sample_rate
         self._frame_s = frame_s
         self._answer_timeout_s = answer_timeout_s
-        self._room = room or rtc.Room()
+        self._transfer_timeout_s = transfer_timeout_s
+        self._dtmf_interval_s = dtmf_interval_s
+        self._room: CallRoom = room or LiveKitRoom(url, token, sample_rate=sample_rate)
         self._remove_participant = remove_participant
-        self._source = rtc.AudioSource(sample_rate, 1, queue_size_ms=SOURCE_QUEUE_MS)
+        self._transfer_participant = transfer_participant
         self._outgoing: asyncio.Queue[AudioChunk] = asyncio.Queue()
         self._playout = PacedPlayout(sample_rate, self._outgoing.put_nowait, frame_s=frame_s)
         self._audio: EventChannel[AudioChunk] = EventChannel(max_items=500)
         self._events: EventChannel[TransportEvent] = EventChannel()
-        self._caller: rtc.RemoteParticipant | None = None
-        self._caller_track: asyncio.Future[rtc.Track] | None = None
+        self._present: dict[str, RoomParticipant] = {}
+        self._caller: RoomParticipant | None = None
+        self._answered: asyncio.Future[RoomParticipant] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._ended = asyncio.Event()
         self._closed = False
         self.hung_up_by: str | None = None
+        """Who ended the call: `caller`, `agent` or `transfer`."""
         self.closed_for: str | None = None
+        self.transferred_to: str | None = None
 
     # -- call set-up -----------------------------------------------------------------
     async def open(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._caller_track = loop.create_future()
-        self._room.on("track_subscribed", self._on_track)
-        self._room.on("participant_disconnected", self._on_left)
-        self._room.on("disconnected", lambda *_: self._end("caller"))
-        self._room.on("sip_dtmf_received", self._on_dtmf)
+        self._answered = asyncio.get_running_loop().create_future()
         try:
             async with asyncio.timeout(self._answer_timeout_s):
-                await self._room.connect(self._url, self._token)
-                track = rtc.LocalAudioTrack.create_audio_track("agent", self._source)
-                options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-                await self._room.local_participant.publish_track(track, options)
+                await self._room.connect(self)
                 self._tasks.append(asyncio.create_task(self._write(), name="livekit-writer"))
-                self._adopt_tracks_already_there()
-                caller_track = await self._caller_track
+                caller = await self._answered
         except TimeoutError:
             raise LineNotAnswered(f"no caller audio within {self._answer_timeout_s:g} s") from None
-        except rtc.ConnectError as error:
-            raise LineNotAnswered(f"could not join the room: {error}") from None
-        stream = rtc.AudioStream.from_track(
-            track=caller_track, sample_rate=self._rate, num_channels=1
-        )
-        self._tasks.append(asyncio.create_task(self._read(stream), name="livekit-reader"))
+        except ConnectionError as error:
+            raise LineNotAnswered(str(error)) from None
+        self._log_answer(caller)
+        frames = self._room.caller_audio(caller.identity)
+        self._tasks.append(asyncio.create_task(self._read(frames), name="livekit-reader"))
+        if caller.attributes.get(CALL_STATUS) == "hangup":
+            self._end("caller")
 
     async def close(self, reason: str, message: str | None = None) -> None:
         if self._closed:
@@ -105,10 +126,7 @@ class LiveKitCallTransport:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self._source.aclose()
-        with contextlib.suppress(Exception):
-            await self._room.disconnect()
+        await self._room.disconnect()
 
     # -- CallTransport ---------------------------------------------------------------
     @property
@@ -143,7 +161,7 @@ class LiveKitCallTransport:
         self._playout.clear()
         while not self._outgoing.empty():
             self._outgoing.get_nowait()
-        self._source.clear_queue()
+        self._room.clear_queue()
 
     async def wait_played_out(self) -> None:
         await self._playout.wait_played_out()
@@ -159,44 +177,118 @@ class LiveKitCallTransport:
             log.info("could not remove the caller from room %s: %s", self._room.name, error)
 
     async def transfer(self, destination: str) -> None:
-        raise NotImplementedError("transfers need the SIP API: not wired yet")
+        """Play out what is queued, then hand the caller to `destination` (`tel:`/`sip:`)."""
+        if not destination.startswith(TRANSFER_SCHEMES):
+            raise TransferFailed(
+                TransferOutcome.FAILED,
+                f"cannot transfer to {destination!r}: give a tel: or sip: URI",
+            )
+        if self._transfer_participant is None:
+            raise TransferFailed(TransferOutcome.FAILED, "transfers are not configured")
+        if self._caller is None or self._ended.is_set():
+            raise TransferFailed(TransferOutcome.FAILED, "the caller is no longer on the line")
+        await self._played_out_unless_ended()
+        if self._ended.is_set():
+            raise TransferFailed(TransferOutcome.FAILED, "the caller hung up before the transfer")
+        try:
+            async with asyncio.timeout(self._transfer_timeout_s):
+                await self._transfer_participant(
+                    self._room.name, self._caller.identity, destination
+                )
+        except TimeoutError:
+            raise TransferFailed(
+                TransferOutcome.NO_ANSWER,
+                f"{destination} did not answer within {self._transfer_timeout_s:g} s",
+            ) from None
+        except TransferFailed:
+            raise
+        except Exception as error:
+            raise TransferFailed(TransferOutcome.FAILED, str(error)) from error
+        self.transferred_to = destination
+        log.info("call in room %s transferred to %s", self._room.name, destination)
+        self._end("transfer")
+        self.hung_up_by = "transfer"  # the SIP leg may have left the room before the answer
 
-    # -- the room --------------------------------------------------------------------
-    def _adopt_tracks_already_there(self) -> None:
-        for participant in self._room.remote_participants.values():
-            for publication in participant.track_publications.values():
-                if publication.track is not None:
-                    self._on_track(publication.track, publication, participant)
+    async def send_dtmf(self, digits: str) -> None:
+        """Press `digits` towards the phone side, `dtmf_interval_s` apart."""
+        checked_dtmf(digits)
+        for index, digit in enumerate(digits):
+            if index:
+                await asyncio.sleep(self._dtmf_interval_s)
+            await self._room.publish_dtmf(dtmf_code(digit), digit)
 
-    def _on_track(
-        self,
-        track: rtc.Track,
-        publication: rtc.RemoteTrackPublication,
-        participant: rtc.RemoteParticipant,
-    ) -> None:
-        if track.kind != rtc.TrackKind.KIND_AUDIO or self._caller is not None:
-            return
-        if self._caller_track is None or self._caller_track.done():
+    # -- RoomListener: what the room reports -----------------------------------------
+    def participant_joined(self, participant: RoomParticipant) -> None:
+        self._present[participant.identity] = participant
+
+    def audio_track_ready(self, participant: RoomParticipant) -> None:
+        self._present[participant.identity] = participant
+        if self._answered is None or self._answered.done() or not self._may_be_caller(participant):
             return
         self._caller = participant
-        self._caller_track.set_result(track)
+        self._answered.set_result(participant)
 
-    def _on_left(self, participant: rtc.RemoteParticipant) -> None:
-        if self._caller is not None and participant.identity == self._caller.identity:
+    def participant_left(self, identity: str) -> None:
+        self._present.pop(identity, None)
+        if self._caller is not None and identity == self._caller.identity:
             self._end("caller")
 
-    def _on_dtmf(self, dtmf: Any) -> None:
-        digit = getattr(dtmf, "digit", "")
+    def attributes_changed(self, participant: RoomParticipant) -> None:
+        self._present[participant.identity] = participant
+        if self._caller is None or participant.identity != self._caller.identity:
+            return
+        self._caller = participant
+        if participant.attributes.get(CALL_STATUS) == "hangup":
+            self._end("caller")
+
+    def dtmf_received(self, digit: str) -> None:
         if digit:
             self._events.put(DtmfPressed(digit))
 
-    async def _read(self, stream: rtc.AudioStream) -> None:
+    def room_closed(self) -> None:
+        self._end("caller")
+
+    # -- the call --------------------------------------------------------------------
+    async def _played_out_unless_ended(self) -> None:
+        """Wait for the queued audio to play out; a call that ends meanwhile never plays it
+        (the playout halts and keeps its waiters), so stop waiting then too."""
+        waits = {
+            asyncio.ensure_future(self._playout.wait_played_out()),
+            asyncio.ensure_future(self._ended.wait()),
+        }
         try:
-            async for event in stream:
-                frame = event.frame
-                self._audio.put(AudioChunk(bytes(frame.data), frame.sample_rate))
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await stream.aclose()
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
+    def _may_be_caller(self, participant: RoomParticipant) -> bool:
+        """The SIP participant; an ordinary one only while no SIP participant is here."""
+        if participant.kind is ParticipantKind.SIP:
+            return True
+        if participant.kind is not ParticipantKind.STANDARD:
+            return False
+        return not any(p.kind is ParticipantKind.SIP for p in self._present.values())
+
+    def _log_answer(self, caller: RoomParticipant) -> None:
+        attributes = caller.attributes
+        log.info(
+            "call answered in room %s: caller %s (%s), sip.callID=%s sip.trunkID=%s"
+            " sip.phoneNumber=%s",
+            self._room.name,
+            caller.identity,
+            caller.kind.value,
+            attributes.get(CALL_ID, "-"),
+            attributes.get(TRUNK_ID, "-"),
+            attributes.get(PHONE_NUMBER, "-"),
+        )
+
+    async def _read(self, frames: AsyncIterator[AudioChunk]) -> None:
+        try:
+            async for frame in frames:
+                self._audio.put(frame)
+        finally:
             self._end("caller")
 
     async def _write(self) -> None:
@@ -207,8 +299,7 @@ class LiveKitCallTransport:
                 chunk = await asyncio.wait_for(self._outgoing.get(), self._frame_s * 1.5)
             except TimeoutError:
                 chunk = silence
-            samples = len(chunk.pcm) // 2
-            await self._source.capture_frame(rtc.AudioFrame(chunk.pcm, self._rate, 1, samples))
+            await self._room.capture(chunk)
 
     def _end(self, by: str) -> None:
         if self._ended.is_set():

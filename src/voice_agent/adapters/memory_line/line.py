@@ -13,6 +13,7 @@ from voice_agent.adapters.audio.signal import tone
 from voice_agent.adapters.memory_line.caller import CallerAction, CallerScript
 from voice_agent.application.ports.transport import DtmfPressed, TransportEvent
 from voice_agent.domain.audio import AudioChunk
+from voice_agent.domain.dtmf import checked_dtmf
 
 _END = object()
 
@@ -34,6 +35,8 @@ class LineRecord:
     cleared_at: list[float] = field(default_factory=list)
     hung_up_by: str | None = None
     transferred_to: str | None = None
+    sent_dtmf: list[str] = field(default_factory=list)
+    """Digits the agent pressed (`send_dtmf`), one entry per call."""
     closed_for: str | None = None
     """The reason the line was closed with (the call's end reason, or `busy`)."""
     caller_speech: list[tuple[float, float]] = field(default_factory=list)
@@ -126,6 +129,9 @@ class InMemoryCallTransport:
     async def transfer(self, destination: str) -> None:
         self.record.transferred_to = destination
         self._end("transfer")
+
+    async def send_dtmf(self, digits: str) -> None:
+        self.record.sent_dtmf.append(checked_dtmf(digits))
 
     # -- the caller's side -----------------------------------------------------------
     def caller_speaks(self, duration_s: float) -> None:

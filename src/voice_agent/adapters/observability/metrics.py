@@ -11,6 +11,7 @@ from voice_agent.application.resilience.breaker import BreakerSnapshot, BreakerS
 from voice_agent.domain.call import CallStatus, EndReason
 from voice_agent.domain.events import (
     AudioUnderrun,
+    CallAnswered,
     CallEnded,
     CallerInterrupted,
     CallStarted,
@@ -24,6 +25,7 @@ from voice_agent.domain.events import (
 from voice_agent.domain.turn import Role
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0)
+ANSWER_BUCKETS_S = (0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
@@ -58,6 +60,19 @@ class PrometheusMetrics:
             "Agent turn latency by stage (eou, stt, llm_ttft, tts_ttfb, e2e).",
             ["stage"],
             buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self.answer = Histogram(
+            "voice_agent_answer_seconds",
+            "From a line offered (LiveKit job assigned, web phone start) to the agent's first "
+            "audible audio on it.",
+            buckets=ANSWER_BUCKETS_S,
+            registry=r,
+        )
+        self.answer_joined = Histogram(
+            "voice_agent_answer_joined_seconds",
+            "From a line offered to the agent on it (LiveKit: room joined, caller audio there).",
+            buckets=ANSWER_BUCKETS_S,
             registry=r,
         )
         self.provider_errors = Counter(
@@ -133,6 +148,10 @@ class PrometheusMetrics:
                 for stage, ms in event.turn.latency.as_dict().items():
                     if ms is not None:
                         self.turn_latency.labels(stage).observe(ms / 1000)
+            case CallAnswered():
+                self.answer_joined.observe(event.answer.joined_ms / 1000)
+                if event.answer.first_audio_ms is not None:
+                    self.answer.observe(event.answer.first_audio_ms / 1000)
             case CallerInterrupted():
                 self.interruptions.inc()
             case FalseInterruptionIgnored():

@@ -16,7 +16,7 @@ from voice_agent.adapters.sqlalchemy.tables import (
     TurnRow,
 )
 from voice_agent.domain import events as domain_events
-from voice_agent.domain.call import Call, CallOwner, CallStatus, EndReason
+from voice_agent.domain.call import AnswerTime, Call, CallOwner, CallStatus, EndReason
 from voice_agent.domain.events import DomainEvent
 from voice_agent.domain.room_events import RoomEvent, RoomEventType
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
@@ -34,6 +34,8 @@ def call_to_row(call: Call, row: CallRow | None = None, *, owner: str | None = N
     row.cost_usd = call.cost_usd
     row.usage = [dataclasses.asdict(u) for u in call.usage] if call.usage else None
     row.owner_id = call.owner or owner
+    row.answer_joined_ms = call.answer.joined_ms if call.answer else None
+    row.answer_ms = call.answer.first_audio_ms if call.answer else None
     return row
 
 
@@ -48,6 +50,11 @@ def row_to_call(row: CallRow) -> Call:
         cost_usd=row.cost_usd,
         usage=tuple(ProviderUsage(**u) for u in row.usage or ()),
         owner=row.owner_id,
+        answer=(
+            None
+            if row.answer_joined_ms is None
+            else AnswerTime(joined_ms=row.answer_joined_ms, first_audio_ms=row.answer_ms)
+        ),
     )
 
 

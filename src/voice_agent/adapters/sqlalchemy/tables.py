@@ -46,6 +46,10 @@ class CallRow(Base):
     cost_usd: Mapped[float | None] = mapped_column(Float)
     usage: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     """Per provider: tokens, audio seconds, characters (see `domain.usage.ProviderUsage`)."""
+    answer_joined_ms: Mapped[float | None] = mapped_column(Float)
+    """From the line offered to the agent on it (see `domain.call.AnswerTime`)."""
+    answer_ms: Mapped[float | None] = mapped_column(Float)
+    """From the line offered to the agent's first audible audio."""
     owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
     """The `call_owners` row of the process running the call (no foreign key: the owner row
     goes when its process stops, the call stays)."""

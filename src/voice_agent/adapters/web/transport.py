@@ -38,6 +38,7 @@ from voice_agent.application.ports.transport import (
     TransportEvent,
 )
 from voice_agent.domain.audio import AudioChunk
+from voice_agent.domain.dtmf import checked_dtmf
 from voice_agent.domain.events import (
     CallerInterrupted,
     DomainEvent,
@@ -224,6 +225,12 @@ class WebSocketCallTransport:
 
     async def transfer(self, destination: str) -> None:
         raise NotImplementedError("the web phone cannot transfer calls")
+
+    async def send_dtmf(self, digits: str) -> None:
+        """The page gets `{"type": "dtmf", "digits": ...}` in order with the agent's audio
+        (the caller is the page: there is no phone network behind it to press keys on)."""
+        if not self._ended.is_set():
+            self.send({"type": "dtmf", "digits": checked_dtmf(digits)})
 
     # -- the wire --------------------------------------------------------------------
     async def _read(self) -> None:

@@ -115,3 +115,9 @@ class CallTransport(Protocol):
         has been handed over. Raises `TransferFailed` (the caller still on the line) when the
         destination is busy, declines, does not answer or cannot be reached."""
         ...
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Press `digits` (each one of 0-9 * # A-D) towards the caller's side, in order;
+        returns once all are sent. Raises `ValueError` naming the first invalid digit,
+        before sending any."""
+        ...

@@ -27,11 +27,16 @@ from voice_agent.application.ports.llm import LanguageModel, ToolCall
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.application.ports.stt import SpeechToText
-from voice_agent.application.ports.transport import CallTransport
+from voice_agent.application.ports.transport import (
+    CallTransport,
+    TransferFailed,
+    TransferOutcome,
+)
 from voice_agent.application.ports.tts import TextToSpeech
 from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.ports.vad import VoiceActivityDetector
 from voice_agent.application.resilience.retry import RetryPolicy
+from voice_agent.application.session.answer import AnswerTimer, LineMilestones
 from voice_agent.application.session.caller_turn import CallerTurn
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
@@ -71,8 +76,8 @@ from voice_agent.application.session.turn_judge import TurnJudge
 from voice_agent.application.session.turn_log import TurnLog
 from voice_agent.domain.call import Call, EndReason
 from voice_agent.domain.events import (
+    CallAnswered,
     CallerInterrupted,
-    DtmfReceived,
     FalseInterruptionIgnored,
     StateChanged,
     ToolCalled,
@@ -108,8 +113,15 @@ class CallSession:
     """Runs one call on `transport`; `run()` returns the finished `Call`."""
 
     def __init__(
-        self, transport: CallTransport, ports: SessionPorts, config: SessionConfig
+        self,
+        transport: CallTransport,
+        ports: SessionPorts,
+        config: SessionConfig,
+        *,
+        line: LineMilestones | None = None,
     ) -> None:
+        """`line`: when the line was offered and joined (the call's answer time starts at
+        the offer); without it, both count as now."""
         self._transport = transport
         self._ports = ports
         self._config = config
@@ -129,6 +141,12 @@ class CallSession:
         )
         history = DialogueHistory(config.system_prompt, config.history_token_budget)
         self._log = TurnLog(self.call, history, recorder, self._clock, ports.sinks)
+        self._answer_timer = AnswerTimer(
+            self.call,
+            self._clock,
+            line,
+            lambda answer: self._log.publish(CallAnswered(self.call.id, self._log.epoch(), answer)),
+        )
         self._line = CallerLine(
             transport,
             ports.stt,
@@ -155,6 +173,7 @@ class CallSession:
             inputs=self._inputs,
             closing_line=self._guards.closing_line,
             report_failure=self._log.failure,
+            audio_out=self._answer_timer.audio_out,
         )
 
     @property
@@ -222,7 +241,7 @@ class CallSession:
             case CallerHungUp():
                 await self._on_caller_hung_up()
             case Dtmf():
-                self._log.record(DtmfReceived(self.call.id, self._log.epoch(), item.digit))
+                self._on_key_pressed(item.digit)
             case SttFailed():
                 await self._on_stt_failed(item.error)
             case EndRequested():
@@ -264,6 +283,8 @@ class CallSession:
                 await self._apply(self._turns.overlap_long())
             case Timer.OVERLAP_FINAL:
                 await self._apply(self._turns.overlap_final_overdue())
+            case Timer.KEYPAD:
+                self._answer_keys()
 
     # -- the answer and the end ------------------------------------------------------
     async def _answer(self) -> None:
@@ -337,6 +358,21 @@ class CallSession:
 
         self._replies.preempt(text, continues, request)
 
+    def _on_key_pressed(self, digit: str) -> None:
+        """Stored and noted for the model; once the caller stops pressing, answered."""
+        self._log.key_pressed(digit)
+        self._timers.cancel(Timer.SILENCE)
+        delay = 0.0 if digit == "#" else self._config.keypad_turn_delay_s
+        self._timers.schedule(Timer.KEYPAD, delay)
+
+    def _answer_keys(self) -> None:
+        """The caller pressed keys and stopped: the model answers them, unless the floor is
+        taken (the agent talking, the caller speaking): then it sees them with the next turn."""
+        if self.state is not S.LISTENING or self._line.voice_active or self._turns.caller.has_words:
+            return
+        self._move_to(S.THINKING)
+        self._replies.start(self._log.request(self._guards.tools))
+
     def _say(self, line: CannedLine) -> None:
         """Speak a canned line (no model): THINKING until its audio plays, like any reply."""
         if self.state is S.LISTENING:
@@ -370,8 +406,13 @@ class CallSession:
                 try:
                     await self._transport.transfer(destination)
                 except Exception as error:
-                    self._log.failure("transfer", error)
-                    self._say(self._guards.transfer_failed_line())
+                    outcome = (
+                        error.outcome
+                        if isinstance(error, TransferFailed)
+                        else TransferOutcome.FAILED
+                    )
+                    self._log.failure("transfer", error, outcome=outcome.value)
+                    self._say(self._guards.transfer_failed_line(outcome))
                     return True
                 self._guards.hang_up_on_end = False
                 await self._end(EndReason.TRANSFERRED)

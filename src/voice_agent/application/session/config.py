@@ -20,6 +20,16 @@ class Prompts:
     farewell: str = "Thank you for calling. Goodbye!"
     transferring: str = "Let me transfer you now."
     transfer_failed: str = "Sorry, I couldn't transfer you. Can I help with anything else?"
+    """A transfer failed for any other reason than the three below."""
+    transfer_busy: str = (
+        "That line is busy right now, so I couldn't put you through. Can I help with anything else?"
+    )
+    transfer_declined: str = (
+        "I'm sorry, they can't take your call right now. Can I help with anything else?"
+    )
+    transfer_no_answer: str = (
+        "Nobody is answering on that line at the moment. Can I help with anything else?"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +50,9 @@ class SessionConfig:
     max_stored_events: int = 500
     """Events stored per call (key presses, interruptions, failures...); a caller pressing
     keys all call long must not grow the database without bound. Later ones are dropped."""
+    keypad_turn_delay_s: float = 2.0
+    """After the caller's last key press (with nobody speaking), how long to wait for more
+    before the model answers the keys; `#` ends the entry at once."""
     final_transcript_grace_s: float = 1.0
     """After speech ends, how long to wait for a final transcript before using the interim."""
     preemptive_generation: bool = True

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from voice_agent.application.ports.llm import ToolCall, ToolSpec
+from voice_agent.application.ports.transport import TransferOutcome
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.application.session.inputs import Timer
 from voice_agent.application.session.timers import Timers
@@ -103,5 +104,12 @@ class CallGuards:
             return EndCall()
         return None
 
-    def transfer_failed_line(self) -> CannedLine:
-        return CannedLine(self._config.prompts.transfer_failed)
+    def transfer_failed_line(self, outcome: TransferOutcome) -> CannedLine:
+        """What the caller hears when the transfer did not happen: still on the line."""
+        prompts = self._config.prompts
+        lines = {
+            TransferOutcome.BUSY: prompts.transfer_busy,
+            TransferOutcome.DECLINED: prompts.transfer_declined,
+            TransferOutcome.NO_ANSWER: prompts.transfer_no_answer,
+        }
+        return CannedLine(lines.get(outcome, prompts.transfer_failed))

@@ -76,6 +76,9 @@ class Timer(Enum):
     """Caller voice over the agent went on long enough to be a barge-in without words."""
     OVERLAP_FINAL = "overlap_final"
     """Caller voice over the agent ended and its final transcript is overdue."""
+    KEYPAD = "keypad"
+    """The caller stopped pressing keys (`keypad_turn_delay_s` after the last, at once
+    after `#`): while nobody speaks, the model answers them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.application.session.inputs import Input, ReplyAudioStarted, ReplyFinished
 from voice_agent.application.session.reply import AgentReply, ClosingLine, ModelRequest
+from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import EndReason
 from voice_agent.domain.turn import Turn
 
@@ -93,8 +94,10 @@ class Replies:
         inputs: asyncio.Queue[Input],
         closing_line: ClosingLine,
         report_failure: ReportFailure,
+        audio_out: Callable[[AudioChunk], None] = lambda chunk: None,
     ) -> None:
         self._transport = transport
+        self._audio_out = audio_out
         self._llm = llm
         self._tts = tts
         self._canned = canned
@@ -213,6 +216,7 @@ class Replies:
             rules=self._config.phrases,
             closing_line=self._closing_line,
             on_first_audio=lambda: self._inputs.put_nowait(ReplyAudioStarted(reply)),
+            audio_out=self._audio_out,
         )
         return reply
 

@@ -20,6 +20,7 @@ from voice_agent.application.ports.llm import (
 from voice_agent.application.ports.transport import CallTransport
 from voice_agent.application.ports.tts import SynthesizedAudio, SynthesizedSpan, TextToSpeech
 from voice_agent.application.session.canned import CannedSpeech
+from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.heard_text import SpokenSpan, heard_text
 from voice_agent.domain.history import ChatMessage
 
@@ -99,6 +100,7 @@ class AgentReply:
         rules: PhraseRules,
         closing_line: ClosingLine = lambda calls: None,
         on_first_audio: Callable[[], None] = lambda: None,
+        audio_out: Callable[[AudioChunk], None] = lambda chunk: None,
     ) -> None:
         self._source = source
         self._llm = llm
@@ -110,6 +112,8 @@ class AgentReply:
         self._rules = rules
         self._closing_line = closing_line
         self._on_first_audio = on_first_audio
+        self._audio_out = audio_out
+        """Told of every chunk just before the line gets it (the call's answer time)."""
         self.timings = ReplyTimings()
         self.output = ReplyOutput()
         self._phrases: asyncio.Queue[str | None] = asyncio.Queue()
@@ -199,6 +203,7 @@ class AgentReply:
             self.output.playout_origin = self._transport.played_seconds
             self.timings.first_audio_at = self._clock.now()
             self._on_first_audio()
+        self._audio_out(event.chunk)
         await self._transport.play(event.chunk)
         self.output.audio_seconds += seconds
 

@@ -31,6 +31,8 @@ from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 
 log = logging.getLogger(__name__)
 
+KEYPAD_NOTE = "[keypad]"
+"""How key presses appear to the model: one caller message per run of presses."""
 StoredEvent = (
     ProviderFailed | DtmfReceived | CallerInterrupted | FalseInterruptionIgnored | ToolCalled
 )
@@ -54,6 +56,8 @@ class TurnLog:
         self._recorder = recorder
         self._clock = clock
         self._sinks = sinks
+        self._keypad_note_last = False
+        """The history's last message is a keypad note that further presses extend."""
 
     # -- turns -----------------------------------------------------------------------
     def caller_turn(self, caller: CallerTurn) -> Turn:
@@ -67,6 +71,7 @@ class TurnLog:
         else:
             turn = self._new_caller_turn(text, caller)
             self.history.add_user(text)
+        self._keypad_note_last = False
         turn.ended_at = self._clock.wall()
         self._complete(turn)
         return turn
@@ -102,6 +107,7 @@ class TurnLog:
         )
         self.call.turns.append(turn)
         self.history.add_assistant(heard)
+        self._keypad_note_last = False
         self._complete(turn)
 
     def _new_caller_turn(self, text: str, caller: CallerTurn) -> Turn:
@@ -155,9 +161,20 @@ class TurnLog:
         self._recorder.record_event(event)
         self.publish(event)
 
-    def failure(self, stage: str, error: BaseException) -> None:
+    def key_pressed(self, digit: str) -> None:
+        """Stored, and noted in the history: the model sees it with its next request (a key
+        press alone does not ask for a reply)."""
+        self.record(DtmfReceived(self.call.id, self.epoch(), digit))
+        if self._keypad_note_last:
+            self.history.extend_last_user(digit)
+        else:
+            self.history.add_user(f"{KEYPAD_NOTE} {digit}")
+            self._keypad_note_last = True
+
+    def failure(self, stage: str, error: BaseException, *, outcome: str | None = None) -> None:
         provider = str(getattr(error, "provider", "unknown"))
-        self.record(ProviderFailed(self.call.id, self.epoch(), stage, str(error), provider))
+        event = ProviderFailed(self.call.id, self.epoch(), stage, str(error), provider, outcome)
+        self.record(event)
 
     def publish(self, event: DomainEvent) -> None:
         for sink in self._sinks:

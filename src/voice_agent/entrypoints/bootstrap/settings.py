@@ -6,6 +6,7 @@ provider names like `DEEPGRAM_API_KEY`). Add a group per concern; keep secrets a
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 
@@ -80,6 +81,57 @@ class WebPhoneSettings(BaseModel):
     outgoing_frames: int = Field(500, ge=10, le=100000)
 
 
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+"""A phone number in E.164: `+`, the country code, at most 15 digits in all."""
+
+
+def _comma_list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+class SipSettings(BaseModel):
+    """LiveKit SIP (`SIP__...`): what `voice-agent sip setup` provisions, and the trunk
+    `voice-agent dial` calls out through (README, "Connect a phone number")."""
+
+    inbound_numbers: str = ""
+    """Comma-separated E.164 numbers the inbound trunk answers (`+74951234567,+7...`)."""
+    allowed_addresses: str = ""
+    """Comma-separated addresses or CIDR ranges the carrier's INVITEs may come from."""
+    auth_username: str | None = None
+    auth_password: SecretStr | None = None
+    """Digest credentials the carrier must present (both, or neither)."""
+    room_prefix: str = Field("call-", min_length=1, max_length=64)
+    """Each inbound call gets a new room named with this prefix (the individual rule)."""
+    trunk_name: str = Field("voice-agent-inbound", min_length=1)
+    dispatch_rule_name: str = Field("voice-agent-dispatch", min_length=1)
+    """`sip setup` finds the trunk and the rule it manages by these names."""
+    outbound_trunk_id: str | None = None
+    """The outbound trunk (`ST_...`) `voice-agent dial` calls through."""
+    ringing_timeout_s: float = Field(30.0, ge=1.0, le=300.0)
+    """How long `voice-agent dial` lets the callee's phone ring."""
+    transfer_ringing_timeout_s: float = Field(30.0, ge=1.0, le=300.0)
+    """How long a transfer lets the destination ring before the caller is told no answer."""
+    transfer_play_dialtone: bool = False
+
+    @field_validator("inbound_numbers")
+    @classmethod
+    def _numbers_are_e164(cls, value: str) -> str:
+        wrong = [n for n in _comma_list(value) if not E164.fullmatch(n)]
+        if wrong:
+            raise ValueError(
+                f"{len(wrong)} of the numbers are not E.164 (+ and 7 to 15 digits, no spaces)"
+            )
+        return value
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        return _comma_list(self.inbound_numbers)
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return _comma_list(self.allowed_addresses)
+
+
 class ProviderKeys(BaseModel):
     """API keys of the cloud providers; all three select the cloud stack."""
 
@@ -103,6 +155,7 @@ class Settings(BaseSettings):
     """Force a stack; by default the cloud stack when its keys are set, else local."""
     engine: EngineSettings = EngineSettings()
     web_phone: WebPhoneSettings = WebPhoneSettings()
+    sip: SipSettings = SipSettings()
     cloud: CloudSettings = CloudSettings()
     resilience: ResilienceSettings = ResilienceSettings()
     prices: ProviderPrices = ProviderPrices()
@@ -194,6 +247,16 @@ class Settings(BaseSettings):
     )
     """On SIGTERM the worker takes no new call and lets calls in progress finish for this
     long; then it ends them as `server_shutdown`."""
+    worker_http_host: str = Field(
+        "127.0.0.1", validation_alias=AliasChoices("WORKER_HTTP_HOST", "worker_http_host")
+    )
+    worker_http_port: int = Field(
+        8081,
+        ge=0,
+        le=65535,
+        validation_alias=AliasChoices("WORKER_HTTP_PORT", "worker_http_port"),
+    )
+    """The worker's `/health` and `/metrics`; 0 takes any free port (logged at start-up)."""
 
     @field_validator("system_prompt_file")
     @classmethod

@@ -12,6 +12,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pydantic import ValidationError
+
 from voice_agent.adapters.fakes.repository import InMemoryCallRepository
 from voice_agent.adapters.observability.logging import CallLogContext, configure_logging
 from voice_agent.adapters.sqlalchemy import Database, SchemaBehindError
@@ -19,11 +21,12 @@ from voice_agent.application.ports.errors import ProviderAuthError
 from voice_agent.application.ports.repository import CallRepository
 from voice_agent.domain.call import Call
 from voice_agent.entrypoints.bootstrap.container import Container, resolved, shut_down
+from voice_agent.entrypoints.bootstrap.env_catalog import describe_settings_error
 
 if TYPE_CHECKING:
     from voice_agent.entrypoints.scripted.file_call import FileCall as FileCallResult
 from voice_agent.entrypoints.bootstrap.store import call_store_on_own_loop
-from voice_agent.entrypoints.cli import check_deployment
+from voice_agent.entrypoints.cli import check_deployment, sip
 from voice_agent.entrypoints.scripted.report import call_as_json, call_as_text
 from voice_agent.entrypoints.scripted.runner import build_scripted_call, run_fast_forwarded
 from voice_agent.entrypoints.scripted.scenario import Scenario, ScenarioError, load_scenario
@@ -260,13 +263,19 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="show which stack runs and why")
     config.set_defaults(handler=_config)
     check_deployment.register(commands)
+    sip.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(json=Container().settings().log_json, level="WARNING")
-    code: int = args.handler(args)
+    try:
+        configure_logging(json=Container().settings().log_json, level="WARNING")
+        code: int = args.handler(args)
+    except ValidationError as error:
+        # Bad settings (environment or .env): name each variable, never echo its value.
+        print(f"voice-agent: {describe_settings_error(error)}", file=sys.stderr)
+        return 2
     return code
 
 

@@ -23,6 +23,7 @@ from voice_agent.adapters.web.starlette_socket import StarletteSocket
 from voice_agent.adapters.web.transport import MAX_FRAME_BYTES
 from voice_agent.application.ports.webhook import WebhookVerifier
 from voice_agent.entrypoints.bootstrap.container import Container, resolved, shut_down
+from voice_agent.entrypoints.bootstrap.env_catalog import describe_settings_error
 from voice_agent.entrypoints.bootstrap.health import ComponentHealth, Health, HealthChecker, Probe
 from voice_agent.entrypoints.bootstrap.settings import Settings, WebPhoneSettings
 from voice_agent.entrypoints.bootstrap.stack import StackChoice
@@ -190,7 +191,7 @@ def create_server_app(
     try:
         settings = settings or Settings()
     except ValidationError as error:
-        raise SystemExit(f"invalid configuration: {error}") from error
+        raise SystemExit(describe_settings_error(error)) from None
     gate = web_phone_gate(settings, public=public)
     container = container or Container()
     container.settings.override(providers.Object(settings))

@@ -66,6 +66,18 @@ class EventOut(BaseModel):
     data: dict[str, Any]
 
 
+class AnswerOut(BaseModel):
+    joined_ms: float = Field(
+        description="From the line offered (a LiveKit job assigned to the worker, a web "
+        "phone's start) to the agent on the line (LiveKit: room joined, the caller's audio "
+        "there; the web phone: 0)."
+    )
+    first_audio_ms: float | None = Field(
+        description="From the line offered to the agent's first audible audio sent to the "
+        "caller (what the caller hears first); null if the agent has not spoken."
+    )
+
+
 class CallSummary(BaseModel):
     id: str
     caller_number: str | None
@@ -80,6 +92,9 @@ class CallSummary(BaseModel):
     )
     started_at: datetime
     ended_at: datetime | None
+    answer: AnswerOut | None = Field(
+        description="How fast the call was answered; null for calls stored before it was measured."
+    )
 
     @classmethod
     def of(cls, call: Call) -> CallSummary:
@@ -90,6 +105,13 @@ class CallSummary(BaseModel):
             end_reason=call.end_reason,
             started_at=call.started_at,
             ended_at=call.ended_at,
+            answer=(
+                None
+                if call.answer is None
+                else AnswerOut(
+                    joined_ms=call.answer.joined_ms, first_audio_ms=call.answer.first_audio_ms
+                )
+            ),
         )
 
 
