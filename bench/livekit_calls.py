@@ -62,6 +62,7 @@ from voice_agent.adapters.fakes.tts import FakeTextToSpeech
 from voice_agent.adapters.livekit import LiveKitCallTransport
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.audio import AudioChunk
+from voice_agent.domain.call import Call
 from voice_agent.domain.events import CallEnded, DomainEvent
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.entrypoints.bootstrap.container import (
@@ -158,14 +159,17 @@ class Worker:
                 self._call_ended.clear()
                 await self._call_ended.wait()
 
-    async def stored_latencies(self) -> list[LatencyBreakdown]:
-        """The engine's measures of every answered turn stored so far."""
-        latencies: list[LatencyBreakdown] = []
+    async def stored_calls(self) -> list[Call]:
+        calls: list[Call] = []
         for summary in (await self.store.repository.list()).calls:
             call = await self.store.repository.get(summary.id)
             assert call is not None
-            latencies += answered(call.turns)
-        return latencies
+            calls.append(call)
+        return calls
+
+    async def stored_latencies(self) -> list[LatencyBreakdown]:
+        """The engine's measures of every answered turn stored so far."""
+        return [latency for call in await self.stored_calls() for latency in answered(call.turns)]
 
 
 def answered(turns: Sequence[Turn]) -> list[LatencyBreakdown]:
@@ -191,6 +195,7 @@ def worker_config(servers: LiveKitServers, max_calls: int) -> Container:
         livekit_agent_name=AGENT_NAME,
         worker_max_calls=max_calls,
         worker_drain_timeout_s=5,
+        worker_http_port=0,
         web_phone=WebPhoneSettings(max_pending_starts=max(8, max_calls)),
     )
     container = Container()
@@ -255,10 +260,15 @@ async def answer(servers: LiveKitServers, calls: int) -> dict[str, Any]:
                 published = caller.agent_track_at - transport.job_received_at
                 dispatch_to_published.append(published * 1000)
             room_to_audio.append((first_audio - created_at) * 1000)
+        answers = [call.answer for call in await worker.stored_calls() if call.answer]
     return {
         "calls": calls,
         "dispatch_to_published": latency_summary(dispatch_to_published),
         "room_created_to_first_audio": latency_summary(room_to_audio),
+        "stored_job_to_joined": latency_summary([a.joined_ms for a in answers]),
+        "stored_job_to_first_audio": latency_summary(
+            [a.first_audio_ms for a in answers if a.first_audio_ms is not None]
+        ),
         "invite_to_first_audio": "not measurable: no SIP service here",
     }
 
