@@ -18,6 +18,7 @@ BENCHES = {
     "local-threads": "bench.local_threads",
     "turns": "bench.turns",
     "answers": "bench.answers",
+    "livekit": "bench.livekit_calls",
 }
 
 

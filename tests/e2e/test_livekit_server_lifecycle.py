@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fake_servers import livekit_server as livekit_servers
 
-from tests import livekit_servers
 from tests.livekit_servers import LiveKitServers, LiveKitUnavailable
 
 pytestmark = pytest.mark.slow
