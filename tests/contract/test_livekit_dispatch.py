@@ -151,6 +151,25 @@ async def test_draining_is_reported_at_once_not_at_the_next_interval(
     assert (last.status, last.draining) == (agent.WS_FULL, True)
 
 
+async def test_a_full_worker_says_so_when_its_call_starts_and_is_free_once_it_ends(
+    server: FakeLiveKitDispatch, started: Started
+) -> None:
+    # With one call per worker, being reported full until the next interval after the call
+    # ended made the server drop the next call ("no worker available").
+    worker, calls = await started(max_jobs=1, status_interval_s=600)
+    await asyncio.wait_for(worker.registered.wait(), 5)
+    await server.wait_until(lambda: bool(server.worker.worker_statuses))
+    await server.dispatch("call-1")
+    await server.wait_until(
+        lambda: server.worker.worker_statuses[-1].status == agent.WS_FULL, timeout_s=5
+    )
+    calls.release.set()
+    await server.wait_until(
+        lambda: server.worker.worker_statuses[-1].status == agent.WS_AVAILABLE, timeout_s=5
+    )
+    assert server.worker.worker_statuses[-1].job_count == 0
+
+
 async def test_a_termination_ends_the_call(server: FakeLiveKitDispatch, started: Started) -> None:
     worker, calls = await started()
     await asyncio.wait_for(worker.registered.wait(), 5)

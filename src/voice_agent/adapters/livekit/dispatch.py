@@ -222,6 +222,7 @@ class AgentWorker:
             received_at=asyncio.get_running_loop().time(),
         )
         self.jobs[job.id] = asyncio.create_task(self._run_job(job), name=f"job-{job.id}")
+        self._report_now.set()  # the server learns at once that this worker may be full
 
     async def _run_job(self, job: AssignedJob) -> None:
         try:
@@ -236,6 +237,9 @@ class AgentWorker:
             await self._job_status(job.id, agent.JS_SUCCESS)
         finally:
             self.jobs.pop(job.id, None)
+            # At once, not at the next interval: a worker at capacity that stays reported
+            # full after its call ends makes the server drop the next call ("no worker").
+            self._report_now.set()
 
     async def _job_status(self, job_id: str, status: int, error: str = "") -> None:
         message = agent.UpdateJobStatus(job_id=job_id, status=status, error=error)  # type: ignore[arg-type]
