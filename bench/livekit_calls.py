@@ -83,11 +83,9 @@ AGENT_NAME = "bench-receptionist"
 REPLY = "Sure. We have a table for you at seven tonight."
 TURNS = 4
 DEFAULT_CALLS = {"answer": 20, "turns": 10, "concurrency": 50}
-SEQUENTIAL_SLOTS = 2
-"""Calls the worker takes at once when the bench calls one after another. One should do, but
-`AgentWorker` reports its status (WS_FULL during a call longer than its 2.5 s interval) only
-on that interval, not when a job ends: a dispatch in between finds no available worker and
-livekit-server drops it ("no servers available"), so the call is never answered."""
+SEQUENTIAL_SLOTS = 1
+"""Calls the worker takes at once when the bench calls one after another: one, as a worker
+with `WORKER_MAX_CALLS=1` would (it reports itself available the moment a call ends)."""
 LAG_PROBE_S = 0.02
 CONCURRENT_STAGGER_S = 3.0
 """Concurrent calls are dispatched at moments spread over this window, as real calls are."""
