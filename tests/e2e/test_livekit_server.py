@@ -12,6 +12,7 @@ import aiohttp
 import numpy as np
 import pytest
 import yaml
+from bench.livekit_caller import join_token
 from livekit import api, rtc
 from livekit.protocol import agent as agent_protocol
 
@@ -25,16 +26,6 @@ FRAME_SAMPLES = SAMPLE_RATE // 100  # 10 ms, as the rtc SDK frames audio
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
-
-
-def join_token(servers: LiveKitServers, room: str, identity: str) -> str:
-    grants = api.VideoGrants(room_join=True, room=room)
-    return (
-        api.AccessToken(servers.api_key, servers.api_secret)
-        .with_identity(identity)
-        .with_grants(grants)
-        .to_jwt()
-    )
 
 
 async def test_a_created_room_is_listed_until_it_is_deleted(livekit_api: api.LiveKitAPI) -> None:

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
-from livekit import api, rtc
+from bench.livekit_caller import join_token
+from livekit import rtc
 
 from tests.livekit_servers import LiveKitServers
 from voice_agent.adapters.audio.signal import rms, tone
@@ -20,15 +21,6 @@ pytestmark = pytest.mark.slow
 
 CALLER_RATE = 48_000
 FRAME = CALLER_RATE // 100
-
-
-def join_token(servers: LiveKitServers, room: str, identity: str) -> str:
-    return (
-        api.AccessToken(servers.api_key, servers.api_secret)
-        .with_identity(identity)
-        .with_grants(api.VideoGrants(room_join=True, room=room))
-        .to_jwt()
-    )
 
 
 class Caller:

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bench.livekit_caller import join_token
 from fake_servers.livekit_agent import API_KEY, API_SECRET, FakeLiveKitDispatch
 from livekit.protocol import agent
 
 from tests.agent_server import BIN, free_port
 from tests.databases import migrated
-from tests.e2e.test_livekit_transport import Caller, join_token
+from tests.e2e.test_livekit_transport import Caller
 from tests.livekit_servers import LiveKitServers
 from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
 from voice_agent.domain.call import Call, CallStatus, EndReason

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bench.livekit_caller import join_token
 from dependency_injector import providers
 from fake_servers.livekit_agent import API_KEY, API_SECRET, FakeLiveKitDispatch
 from livekit.protocol import agent
 from pydantic import SecretStr
 
 from tests.databases import migrated
-from tests.e2e.test_livekit_transport import Caller, join_token
+from tests.e2e.test_livekit_transport import Caller
 from tests.livekit_servers import LiveKitServers
 from voice_agent.adapters.sqlalchemy import Database, SqlAlchemyCallRepository
 from voice_agent.domain.call import CallStatus, EndReason

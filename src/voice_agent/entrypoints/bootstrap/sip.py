@@ -29,13 +29,15 @@ __all__ = [
     "SipStatus",
     "TrunkView",
     "inbound_setup",
+    "livekit_connection",
     "livekit_control",
     "outbound_trunk_id",
 ]
 
 
-def livekit_control(settings: Settings, command: str) -> LiveKitControl:
-    """The server API client of `LIVEKIT_URL` with the key and secret."""
+def livekit_connection(settings: Settings, command: str) -> LiveKitSettings:
+    """The LiveKit server of `LIVEKIT_URL` with the key, secret and agent name; a missing
+    variable is named in a `SystemExit` (`voice-agent COMMAND needs ...`)."""
     missing = [
         name
         for name, value in (
@@ -45,17 +47,21 @@ def livekit_control(settings: Settings, command: str) -> LiveKitControl:
         )
         if not value
     ]
-    if missing or not (settings.livekit_url and settings.livekit_api_key):
+    if missing or not (
+        settings.livekit_url and settings.livekit_api_key and settings.livekit_api_secret
+    ):
         raise SystemExit(f"voice-agent {command} needs {', '.join(missing)}")
-    assert settings.livekit_api_secret is not None
-    return LiveKitControl(
-        LiveKitSettings(
-            url=settings.livekit_url,
-            api_key=settings.livekit_api_key.get_secret_value(),
-            api_secret=settings.livekit_api_secret.get_secret_value(),
-            agent_name=settings.livekit_agent_name,
-        )
+    return LiveKitSettings(
+        url=settings.livekit_url,
+        api_key=settings.livekit_api_key.get_secret_value(),
+        api_secret=settings.livekit_api_secret.get_secret_value(),
+        agent_name=settings.livekit_agent_name,
     )
+
+
+def livekit_control(settings: Settings, command: str) -> LiveKitControl:
+    """The server API client of `LIVEKIT_URL` with the key and secret."""
+    return LiveKitControl(livekit_connection(settings, command))
 
 
 def inbound_setup(settings: Settings) -> InboundSetup:

@@ -28,6 +28,7 @@ from voice_agent.application.call_runner import CallRunner
 from voice_agent.application.ports.observer import EventSink
 from voice_agent.entrypoints.bootstrap.container import Container, resolved, shut_down
 from voice_agent.entrypoints.bootstrap.settings import Settings, SipSettings
+from voice_agent.entrypoints.bootstrap.sip import livekit_connection
 from voice_agent.entrypoints.web.app import health_checker
 from voice_agent.entrypoints.worker.http import bind, create_worker_app, watch_worker
 
@@ -39,23 +40,7 @@ before the line gives up on it (as not answered)."""
 
 def livekit_settings(settings: Settings) -> LiveKitSettings:
     """The worker's connection; a missing variable is named in a `SystemExit`."""
-    missing = [
-        name
-        for name, value in (
-            ("LIVEKIT_URL", settings.livekit_url),
-            ("LIVEKIT_API_KEY", settings.livekit_api_key),
-            ("LIVEKIT_API_SECRET", settings.livekit_api_secret),
-        )
-        if not value
-    ]
-    if missing or not (settings.livekit_api_key and settings.livekit_api_secret):
-        raise SystemExit(f"voice-agent worker needs {', '.join(missing)}")
-    return LiveKitSettings(
-        url=settings.livekit_url or "",
-        api_key=settings.livekit_api_key.get_secret_value(),
-        api_secret=settings.livekit_api_secret.get_secret_value(),
-        agent_name=settings.livekit_agent_name,
-    )
+    return livekit_connection(settings, "worker")
 
 
 async def run_worker(
