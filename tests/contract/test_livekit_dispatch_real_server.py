@@ -2,7 +2,7 @@
 behaviours tests/contract/test_livekit_dispatch.py checks against the fake that a real server
 shows on demand: registration, a refused key, a call dispatched to our agent name, run (the
 handler joins the room with the server's token) and its end reported, as the server logs it,
-and no call offered while the worker is full."""
+no call offered while the worker is full, and one offered once it is free."""
 
 from __future__ import annotations
 
@@ -116,41 +116,45 @@ async def test_a_wrong_secret_is_refused_at_once(livekit_servers: LiveKitServers
         await asyncio.wait_for(AgentWorker(settings, never, max_jobs=1).run(), 10)
 
 
-async def test_a_full_worker_is_not_given_another_call(
+async def test_a_full_worker_is_not_given_another_call_and_takes_one_once_free(
     livekit_servers: LiveKitServers, livekit_api: api.LiveKitAPI
 ) -> None:
     agent_name = f"receptionist-{secrets.token_hex(3)}"
-    first, second = (f"call-{secrets.token_hex(4)}" for _ in range(2))
+    first, second, third = (f"call-{secrets.token_hex(4)}" for _ in range(3))
     settings = LiveKitSettings(
         livekit_servers.ws_url,
         livekit_servers.api_key,
         livekit_servers.api_secret,
         agent_name=agent_name,
-        status_interval_s=0.5,
+        status_interval_s=60,  # only the reports the worker sends when its calls change
     )
     calls = JoiningCalls(livekit_api)
     worker = AgentWorker(settings, calls, max_jobs=1)
     running = asyncio.create_task(worker.run())
+    dispatch = [api.RoomAgentDispatch(agent_name=agent_name)]
     try:
         await asyncio.wait_for(worker.registered.wait(), 10)
-        dispatch = [api.RoomAgentDispatch(agent_name=agent_name)]
         await livekit_api.room.create_room(api.CreateRoomRequest(name=first, agents=dispatch))
         await asyncio.wait_for(calls.joined.wait(), 10)
-
+        assert worker.full
+        # The worker told the server it is full when the call started: the next room's job
+        # is not offered to it (the server would log a refused availability if it were).
         await livekit_api.room.create_room(api.CreateRoomRequest(name=second, agents=dispatch))
 
-        def refused() -> bool:
-            return any(
-                "no worker available to handle job" in line and f'"room": "{second}"' in line
-                for line in livekit_servers.server_log().splitlines()
-            )
-
-        await eventually(refused)
-        assert [job.room for job in calls.jobs] == [first]
-        assert worker.full
+        calls.release.set()  # the first call ends: the worker says at once it is free
+        await eventually(lambda: not worker.jobs)
+        await livekit_api.room.create_room(api.CreateRoomRequest(name=third, agents=dispatch))
+        await eventually(lambda: len(calls.jobs) >= 2)
+        assert [job.room for job in calls.jobs] == [first, third]
+        offered = [
+            line
+            for line in livekit_servers.server_log().splitlines()
+            if "no worker available to handle job" in line and f'"room": "{second}"' in line
+        ]
+        assert offered == [], "the server offered the second call to the full worker"
     finally:
         calls.release.set()
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-        for room in (first, second):
+        for room in (first, second, third):
             await livekit_api.room.delete_room(api.DeleteRoomRequest(room=room))
