@@ -31,8 +31,8 @@ COPY config/build/llama-cmake-args config/build/
 COPY pyproject.toml README.md ./
 COPY src ./src
 # The project itself is installed unpinned (DL3013): every dependency is pinned in pyproject.toml.
-# llama.cpp with the same explicit, portable CPU flags as `make setup` (never -march=native: the
-# image must run on any x86-64-v3 host, whatever CPU built it).
+# llama.cpp with the same explicit, portable CPU flags as `make setup`, never tuned to the build
+# host's CPU: the image must run on any x86-64-v3 host, whatever CPU built it.
 # hadolint ignore=DL3013
 RUN if [ "$LOCAL_MODELS" = "true" ]; then \
       CMAKE_ARGS="$(cat config/build/llama-cmake-args)" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \

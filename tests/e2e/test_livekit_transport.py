@@ -14,7 +14,7 @@ from livekit import rtc
 
 from tests.livekit_servers import LiveKitServers
 from voice_agent.adapters.audio.signal import rms, tone
-from voice_agent.adapters.livekit import LiveKitCallTransport, LiveKitSettings, RoomService
+from voice_agent.adapters.livekit import LiveKitCallTransport, LiveKitControl, LiveKitSettings
 from voice_agent.application.ports.transport import LineNotAnswered
 
 pytestmark = pytest.mark.slow
@@ -133,7 +133,7 @@ async def test_hanging_up_removes_the_caller_from_the_room(
     await caller.join(livekit_servers, room)
     left = asyncio.Event()
     caller.room.on("disconnected", lambda *_: left.set())
-    rooms = RoomService(
+    rooms = LiveKitControl(
         LiveKitSettings(livekit_servers.ws_url, livekit_servers.api_key, livekit_servers.api_secret)
     )
     transport = LiveKitCallTransport(

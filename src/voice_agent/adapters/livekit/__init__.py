@@ -3,7 +3,7 @@ as a room (`LiveKitCallTransport`), and the server API for call control and SIP 
 (`LiveKitControl`). The SDKs (`livekit`, `livekit-api`, `livekit-protocol`)
 are imported only in this package."""
 
-from voice_agent.adapters.livekit.control import DialFailed, Dialled, LiveKitControl, RoomService
+from voice_agent.adapters.livekit.control import DialFailed, Dialled, LiveKitControl
 from voice_agent.adapters.livekit.dispatch import AgentWorker, AssignedJob
 from voice_agent.adapters.livekit.provisioning import (
     Change,
@@ -29,7 +29,6 @@ __all__ = [
     "LiveKitControl",
     "LiveKitSettings",
     "Provisioned",
-    "RoomService",
     "RuleView",
     "SipStatus",
     "TrunkView",

@@ -68,11 +68,14 @@ class LiveKitControl:
         self._client: api.LiveKitAPI | None = None
 
     @property
+    def settings(self) -> LiveKitSettings:
+        return self._settings
+
+    @property
     def client(self) -> api.LiveKitAPI:
         if self._client is None:
-            url = self._settings.url.replace("ws://", "http://").replace("wss://", "https://")
             self._client = api.LiveKitAPI(
-                url,
+                self._settings.http_url,
                 self._settings.api_key,
                 self._settings.api_secret,
                 timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
@@ -208,7 +211,3 @@ class LiveKitControl:
 def _duration(seconds: float) -> Duration:
     whole = int(seconds)
     return Duration(seconds=whole, nanos=int((seconds - whole) * 1e9))
-
-
-RoomService = LiveKitControl
-"""The name the worker knows the control client by (it only removes participants)."""

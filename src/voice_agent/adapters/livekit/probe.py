@@ -18,7 +18,7 @@ import aiohttp
 from livekit import api
 from livekit.protocol import models
 
-from voice_agent.adapters.livekit.settings import LiveKitSettings
+from voice_agent.adapters.livekit.control import LiveKitControl
 
 PROBE_ROOM_PREFIX = "deployment-check-"
 POLL_S = 0.2
@@ -31,19 +31,17 @@ class AgentProbe:
     """What happened, in a sentence (no secrets)."""
 
 
-def http_url(url: str) -> str:
-    """The server's HTTP address for its Twirp API, from its WebSocket URL."""
-    return url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
-
-
-async def agent_answers(settings: LiveKitSettings, timeout_s: float = 10.0) -> AgentProbe:
+async def agent_answers(control: LiveKitControl, timeout_s: float = 10.0) -> AgentProbe:
+    """Dispatch the agent of `control`'s settings to a throwaway room, through `control`'s
+    API client, and wait (polling the room) for an AGENT participant to join it."""
+    client = control.client
+    agent_name = control.settings.agent_name
     room = f"{PROBE_ROOM_PREFIX}{secrets.token_hex(4)}"
-    client = api.LiveKitAPI(http_url(settings.url), settings.api_key, settings.api_secret)
     started = time.monotonic()
     try:
         await client.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(
-                agent_name=settings.agent_name, room=room, metadata="deployment-check"
+                agent_name=agent_name, room=room, metadata="deployment-check"
             )
         )
         while time.monotonic() - started < timeout_s:
@@ -52,21 +50,19 @@ async def agent_answers(settings: LiveKitSettings, timeout_s: float = 10.0) -> A
             if agents:
                 waited_ms = (time.monotonic() - started) * 1000
                 return AgentProbe(
-                    True,
-                    f"agent {settings.agent_name!r} joined a dispatched room in {waited_ms:.0f} ms",
+                    True, f"agent {agent_name!r} joined a dispatched room in {waited_ms:.0f} ms"
                 )
             await asyncio.sleep(POLL_S)  # polling the server's room state
         return AgentProbe(
             False,
-            f"no worker registered as {settings.agent_name!r} answered a dispatch within "
+            f"no worker registered as {agent_name!r} answered a dispatch within "
             f"{timeout_s:g} s (workers down, full, or registered under another name)",
         )
     except api.TwirpError as error:
         return AgentProbe(False, f"LiveKit refused the request: {error.code} {error.message}")
     except (aiohttp.ClientError, OSError) as error:
-        return AgentProbe(False, f"cannot reach LiveKit at {http_url(settings.url)}: {error}")
+        return AgentProbe(False, f"cannot reach LiveKit at {control.settings.http_url}: {error}")
     finally:
         # The room may never have been created, or the server be unreachable (reported).
         with contextlib.suppress(api.TwirpError, aiohttp.ClientError, OSError):
             await client.room.delete_room(api.DeleteRoomRequest(room=room))
-        await client.aclose()

@@ -21,5 +21,10 @@ class LiveKitSettings:
     reconnect_max_s: float = 10.0
     """Longest wait between two attempts to reconnect to the server."""
 
+    @property
+    def http_url(self) -> str:
+        """The server's HTTP address, for its Twirp API."""
+        return self.url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+
     def __repr__(self) -> str:
         return f"LiveKitSettings(url={self.url!r}, agent_name={self.agent_name!r})"

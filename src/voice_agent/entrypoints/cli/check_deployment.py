@@ -24,7 +24,7 @@ from voice_agent.adapters.livekit.probe import agent_answers
 from voice_agent.adapters.sqlalchemy import Database
 from voice_agent.entrypoints.bootstrap.container import Container
 from voice_agent.entrypoints.bootstrap.settings import Settings
-from voice_agent.entrypoints.bootstrap.sip import livekit_connection
+from voice_agent.entrypoints.bootstrap.sip import livekit_control
 
 API_SERIES = (
     "voice_agent_active_calls",
@@ -119,10 +119,13 @@ async def check_schema(database_url: str) -> Check:
 
 async def check_livekit(settings: Settings, timeout_s: float) -> Check:
     try:
-        connection = livekit_connection(settings, "check-deployment")
+        control = livekit_control(settings, "check-deployment")
     except SystemExit as missing:
         return Check("livekit worker", False, str(missing))
-    probe = await agent_answers(connection, timeout_s)
+    try:
+        probe = await agent_answers(control, timeout_s)
+    finally:
+        await control.aclose()
     return Check("livekit worker", probe.answered, probe.detail)
 
 

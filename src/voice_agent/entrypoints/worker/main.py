@@ -20,7 +20,6 @@ from voice_agent.adapters.livekit import (
     LiveKitCallTransport,
     LiveKitControl,
     LiveKitSettings,
-    RoomService,
 )
 from voice_agent.adapters.observability.logging import CallLogContext
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
@@ -67,7 +66,7 @@ async def run_worker(
     if stack.breakers is not None:
         metrics.watch_breakers(stack.breakers)
 
-    rooms = RoomService(connection)
+    rooms = LiveKitControl(connection)
 
     async def take(job: AssignedJob) -> None:
         transport = phone_line(job, rate=rate, control=rooms, sip=settings.sip)
