@@ -17,6 +17,7 @@ BENCHES = {
     "llama": "bench.llama_threads",
     "local-threads": "bench.local_threads",
     "turns": "bench.turns",
+    "whisper-window": "bench.whisper_window",
     "answers": "bench.answers",
     "livekit": "bench.livekit_calls",
 }

@@ -1,10 +1,17 @@
 from functools import cache
 
+import numpy as np
 import pytest
 
 from tests.contract.local_models import SENTENCE, spoken
 from tests.contract.stt_contract import SpeechToTextContract
-from voice_agent.adapters.local.whisper import WhisperSession, WhisperSpeechToText
+from voice_agent.adapters.audio.signal import resample, to_int16
+from voice_agent.adapters.local.whisper import (
+    FULL_WINDOW_S,
+    WhisperSession,
+    WhisperSpeechToText,
+    ends_repeating,
+)
 from voice_agent.application.ports.stt import FinalTranscript, UtteranceEnded
 from voice_agent.domain.audio import AudioChunk
 
@@ -69,3 +76,76 @@ async def test_a_breath_mid_sentence_drops_the_early_guess(stt: WhisperSpeechToT
     assert "would like" in finals[0].lower(), "the words before the breath are kept"
     assert "tuesday" in finals[0].lower(), "and so are the words after it"
     assert session.guesses_dropped >= 1
+
+
+def _floats(audio: AudioChunk) -> np.ndarray:
+    return to_int16(audio).astype(np.float32) / 32768.0
+
+
+def _phone(text: str) -> np.ndarray:
+    """`text` as a caller on the phone sounds: band-limited to 8 kHz, back at 16 kHz."""
+    return _floats(resample(spoken(text, 8000), 16000) + AudioChunk.silence(0.15, 16000))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Can I book a cleaning for Tuesday?", "My number is five five five, zero one four two."],
+)
+def test_the_short_window_hears_what_the_full_window_hears(
+    stt: WhisperSpeechToText, text: str
+) -> None:
+    full = WhisperSpeechToText(stt.model, window_s=FULL_WINDOW_S)
+    samples = _phone(text)
+    assert stt.transcribe_blocking(samples) == full.transcribe_blocking(samples)
+
+
+def test_a_window_so_short_the_model_repeats_itself_is_done_again_on_the_full_one(
+    stt: WhisperSpeechToText,
+) -> None:
+    cramped = WhisperSpeechToText(stt.model, window_s=1)
+    samples = _phone("Can you hear me?")
+    text = cramped.transcribe_blocking(samples)
+    assert cramped.full_window_retries == 1
+    assert text.lower().count("hear me") == 1, text
+
+
+def test_a_long_utterance_is_transcribed_on_the_full_window(stt: WhisperSpeechToText) -> None:
+    long_turn = (
+        "I would like to book a cleaning on Tuesday morning, if you have anything free. "
+        "My daughter also needs a check-up, she is seven, and she gets nervous at the dentist. "
+        "We live quite far away, so a morning appointment would suit us best, around nine. "
+        "If Tuesday does not work, Thursday is fine too, but not Friday, because of school. "
+        "Oh, and my husband asked whether you take his insurance, the one from his work. "
+        "He also wants to know how much a filling costs without it, just in case. "
+        "Sorry for all the questions, it has been a long week and I wanted to sort it out."
+    )
+    samples = _phone(long_turn)
+    assert len(samples) / 16000 > FULL_WINDOW_S - 3, "longer than the longest short window"
+    words = stt.transcribe_blocking(samples).lower()
+    assert all(w in words for w in ("cleaning", "tuesday", "thursday", "insurance")), words
+
+
+def test_noise_without_speech_gives_no_words(stt: WhisperSpeechToText) -> None:
+    hiss = np.random.default_rng(7).normal(0, 0.003, 16000).astype(np.float32)
+    assert stt.transcribe_blocking(hiss) == ""
+
+
+def test_an_impossible_window_is_refused(stt: WhisperSpeechToText) -> None:
+    with pytest.raises(ValueError, match="window_s must be 1-30 s, got 31"):
+        WhisperSpeechToText(stt.model, window_s=31)
+
+
+@pytest.mark.parametrize(
+    ("text", "repeating"),
+    [
+        ("Can you hear me? Can you hear me?", True),
+        ("Yes. Yes. Yes.", True),
+        ("I need the car by Friday, by Friday.", True),
+        ("No, no.", False),
+        ("Can you hear me?", False),
+        ("My card ends in 4 4 1 2.", False),
+        ("", False),
+    ],
+)
+def test_a_transcript_that_ends_saying_itself_again_is_a_loop(text: str, repeating: bool) -> None:
+    assert ends_repeating(text) is repeating

