@@ -16,6 +16,7 @@ BENCHES = {
     "local": "bench.local_stack",
     "llama": "bench.llama_threads",
     "local-threads": "bench.local_threads",
+    "local-ab": "bench.local_ab",
     "turns": "bench.turns",
     "whisper-window": "bench.whisper_window",
     "answers": "bench.answers",

@@ -3,10 +3,15 @@ across a call's turns, and across calls taking turns on the one model."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 
 from tests.contract.llm_contract import PROMPT, LanguageModelContract
 from tests.contract.local_models import smollm2
+from voice_agent.adapters.local import llama
+from voice_agent.adapters.local.foreground import Foreground
 from voice_agent.adapters.local.llama import LlamaCppLanguageModel, SamplingSettings, chatml
 from voice_agent.application.ports.llm import LlmEvent, TextDelta, UsageReport
 from voice_agent.domain.history import ChatMessage, MessageRole
@@ -94,3 +99,59 @@ async def test_a_dialogue_longer_than_the_window_drops_its_oldest_turns() -> Non
     assert prompt_tokens(small, long_dialogue) > 256
     text, _ = await reply(small, long_dialogue)
     assert text.strip()
+
+
+class ParkingForeground(Foreground):
+    """Says when background work parks waiting for it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parked = threading.Event()
+
+    def wait_clear(self, limit_s: float) -> float:
+        if self.busy:
+            self.parked.set()
+        return super().wait_clear(limit_s)
+
+
+async def test_generation_waits_between_tokens_while_a_caller_waits_on_other_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(llama, "FOREGROUND_WAIT_S", 30.0)
+    foreground = ParkingForeground()
+    llm = LlamaCppLanguageModel(smollm2()._llama, foreground=foreground)
+    messages = [SYSTEM, ChatMessage(MessageRole.USER, "What are your opening hours?")]
+    release = threading.Event()
+    held = threading.Event()
+
+    def piper_rendering_a_first_phrase() -> None:
+        with foreground.hold():
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=piper_rendering_a_first_phrase)
+    holder.start()
+    held.wait(30)
+    stream = llm.stream(messages)
+    first = await anext(stream)
+    assert isinstance(first, TextDelta)
+    assert await asyncio.to_thread(foreground.parked.wait, 30)  # parked before its next token
+    assert llm.worker.status().running_for_s is not None, "parked, not finished"
+    release.set()
+    rest = [event async for event in stream]
+    holder.join(30)
+    assert sum(isinstance(e, TextDelta) for e in rest) >= 2, "it went on once released"
+    assert isinstance(rest[-1], UsageReport)
+
+
+async def test_a_reply_waits_for_foreground_work_no_longer_than_its_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(llama, "FOREGROUND_WAIT_S", 0.05)
+    foreground = Foreground()
+    model = LlamaCppLanguageModel(smollm2()._llama, foreground=foreground)
+    messages = [SYSTEM, ChatMessage(MessageRole.USER, "What are your opening hours?")]
+    with foreground.hold():  # an overloaded machine: foreground work never stops
+        text, _ = await reply(model, messages)
+    assert text.strip()
+    assert foreground.yields >= 1

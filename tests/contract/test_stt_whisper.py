@@ -6,6 +6,7 @@ import pytest
 from tests.contract.local_models import SENTENCE, spoken
 from tests.contract.stt_contract import SpeechToTextContract
 from voice_agent.adapters.audio.signal import resample, to_int16
+from voice_agent.adapters.local.foreground import Foreground
 from voice_agent.adapters.local.whisper import (
     FULL_WINDOW_S,
     WhisperSession,
@@ -149,3 +150,19 @@ def test_an_impossible_window_is_refused(stt: WhisperSpeechToText) -> None:
 )
 def test_a_transcript_that_ends_saying_itself_again_is_a_loop(text: str, repeating: bool) -> None:
     assert ends_repeating(text) is repeating
+
+
+def test_a_transcription_holds_the_foreground_while_it_runs(stt: WhisperSpeechToText) -> None:
+    foreground = Foreground()
+    seen: list[bool] = []
+    recorder = WhisperSpeechToText(stt.model, foreground=foreground)
+    original = recorder._transcribe_now
+
+    def observed(samples: np.ndarray) -> str:
+        seen.append(foreground.busy)
+        return original(samples)
+
+    recorder._transcribe_now = observed  # type: ignore[method-assign]
+    recorder.transcribe_blocking(_phone("Are you open on Saturday?"))
+    assert seen == [True]
+    assert not foreground.busy

@@ -16,7 +16,7 @@ the history; it also bans a few phrases a receptionist never says (docs/answers.
 
 Generation runs in the model's worker thread and streams tokens back to the event loop; closing
 the stream sets a flag the thread checks between tokens, so a barge-in stops the model within
-one token (about 7 ms).
+one token (about 7-25 ms), or once the foreground work it waits for ends (see `Foreground`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import llama_cpp
 from llama_cpp import Llama, LogitsProcessorList
 
 from voice_agent.adapters.local.cpu_features import check_fits_host, host_flags
+from voice_agent.adapters.local.foreground import Foreground
 from voice_agent.adapters.local.repetition import NEVER_SAY, EchoPenalty, EchoSettings
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.application.ports.errors import ProviderUnavailable
@@ -58,6 +59,9 @@ GENERATION_THREADS = 1
 """Threads for generating tokens (see docs/performance.md, "llama.cpp threads")."""
 PREFILL_THREADS = 2
 """Threads for evaluating a prompt (see docs/performance.md, "llama.cpp threads")."""
+FOREGROUND_WAIT_S = 0.5
+"""How long one reply's generation may wait in all for other models' foreground work (a
+first phrase takes Piper about 0.13 s; see `Foreground`)."""
 
 
 def smollm2_path() -> Path:
@@ -131,8 +135,10 @@ class LlamaCppLanguageModel:
         sampling: SamplingSettings | None = None,
         saved_states: int = 8,
         worker: ModelWorker | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self._llama = llama
+        self._foreground = foreground or Foreground()
         self._sampling = sampling or SamplingSettings()
         self._worker = worker or ModelWorker("llama")
         self._saved: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
@@ -151,6 +157,7 @@ class LlamaCppLanguageModel:
         batch_threads: int = PREFILL_THREADS,
         context_tokens: int = 2048,
         sampling: SamplingSettings | None = None,
+        foreground: Foreground | None = None,
     ) -> LlamaCppLanguageModel:
         """Load the model once (about 0.2 s); share the instance between calls. Refuses a
         llama.cpp compiled for instructions this CPU lacks (`UnsupportedCpu`)."""
@@ -165,7 +172,7 @@ class LlamaCppLanguageModel:
             verbose=False,
         )
         log.debug("SmolLM2-135M loaded in %.2f s", time.perf_counter() - started)
-        return cls(llama, sampling=sampling)
+        return cls(llama, sampling=sampling, foreground=foreground)
 
     @property
     def worker(self) -> ModelWorker:
@@ -270,6 +277,7 @@ class LlamaCppLanguageModel:
             stream=True,
         )
         said = ""
+        patience = FOREGROUND_WAIT_S
         try:
             for chunk in chunks:
                 if stop.is_set():
@@ -284,6 +292,9 @@ class LlamaCppLanguageModel:
                 if text:
                     said += text
                     yield text
+                # The next token waits while a caller waits on other model work (Piper's
+                # first phrase, Whisper's transcript): see `Foreground`.
+                patience -= self._foreground.wait_clear(patience)
         finally:
             chunks.close()  # type: ignore[union-attr]
 

@@ -17,6 +17,7 @@ import onnxruntime
 from piper import PiperVoice, SynthesisConfig
 
 from voice_agent.adapters.audio.signal import StreamResampler
+from voice_agent.adapters.local.foreground import Foreground
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.application.ports.errors import ProviderUnavailable
 from voice_agent.application.ports.tts import (
@@ -35,14 +36,25 @@ STEADY = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
 
 
 class PiperTextToSpeech:
-    def __init__(self, voice: PiperVoice, worker: ModelWorker | None = None) -> None:
+    def __init__(
+        self,
+        voice: PiperVoice,
+        worker: ModelWorker | None = None,
+        foreground: Foreground | None = None,
+    ) -> None:
         self._voice = voice
         self._worker = worker or ModelWorker("piper")
+        self._foreground = foreground or Foreground()
         self.native_rate: int = voice.config.sample_rate
 
     @classmethod
     def load(
-        cls, model: Path | None = None, config: Path | None = None, *, threads: int = 2
+        cls,
+        model: Path | None = None,
+        config: Path | None = None,
+        *,
+        threads: int = 2,
+        foreground: Foreground | None = None,
     ) -> PiperTextToSpeech:
         """Load the voice once (about 0.7 s); share the instance between calls.
 
@@ -62,7 +74,7 @@ class PiperTextToSpeech:
             str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
         )
         log.debug("piper voice loaded in %.2f s", time.perf_counter() - started)
-        return cls(voice)
+        return cls(voice, foreground=foreground)
 
     @property
     def worker(self) -> ModelWorker:
@@ -78,10 +90,15 @@ class PiperTextToSpeech:
     ) -> AsyncIterator[TtsEvent]:
         resampler = StreamResampler(self.native_rate, sample_rate)
         timeline = 0.0
+        first = True
         async for piece in text:
             if not piece.strip():
                 continue
-            pcm = await self._worker.run(functools.partial(self._render, piece))
+            # The first phrase is what the caller waits for: it has the cores to itself
+            # (`Foreground`); later ones are rendered while earlier ones play.
+            render = self._render_first if first else self._render
+            pcm = await self._worker.run(functools.partial(render, piece))
+            first = False
             audio = resampler.push(AudioChunk(pcm, self.native_rate))
             if not audio.pcm:
                 continue
@@ -98,6 +115,10 @@ class PiperTextToSpeech:
         it on, a model scoring the audio (Smart Turn) moved 0.63-0.89 on one question.
         """
         return AudioChunk(self._render(text, STEADY), self.native_rate)
+
+    def _render_first(self, text: str) -> bytes:
+        with self._foreground.hold():
+            return self._render(text)
 
     def _render(self, text: str, config: SynthesisConfig | None = None) -> bytes:
         try:

