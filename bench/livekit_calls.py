@@ -17,8 +17,10 @@ first audio cannot be measured; what is measured starts at the room or the dispa
   latency minus the providers' stages) on LiveKit vs in memory: the adapter's overhead per
   turn on the agent's loop (target p95 <= 10 ms).
 - concurrency: many callers at once through one worker, each talking for a few turns: the
-  pacing lateness of the agent's outgoing frames (target p99 <= 10 ms), the event loop's
-  lag, and the worker's CPU (the callers run in a child process, `bench.livekit_callers`).
+  lateness of the agent's frames at the room's `AudioSource` against when they are due to
+  be heard (target p99 <= 10 ms), the event loop's lag, and the CPU of the worker, of the
+  callers (in child processes of `CALLS_PER_PROCESS`, `bench.livekit_callers`) and of
+  livekit-server.
 
 The worker's transport is replaced by a subclass that notes when each job arrived and
 keeps the transports for their pacing statistics (no hook in src/).
@@ -137,8 +139,9 @@ class TimedTransport(LiveKitCallTransport):
             yield frame
 
     def frame_lateness_s(self) -> list[float]:
-        """How late each agent frame left against its schedule: the statistics of the
-        transport's `PacedPlayout` (a private attribute: nothing if it is renamed)."""
+        """How late each agent frame reached the room against when it is due to be heard
+        (with the transport's lead, late only once the source's queue ran dry): the
+        statistics of its `PacedPlayout` (a private attribute: nothing if it is renamed)."""
         playout = getattr(self, "_playout", None)
         return list(playout.stats.lateness_s) if playout is not None else []
 
