@@ -73,7 +73,10 @@ class Caller(ABC):
 
     async def heard(self, samples: npt.NDArray[np.int16]) -> None:
         """One frame of agent audio arrived now."""
-        if samples.size and float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > LOUD_RMS:
+        if not samples.any():  # the silence between replies: most frames, nothing to do
+            return
+        wide = samples.astype(np.int64)
+        if float(np.dot(wide, wide)) > LOUD_RMS**2 * samples.size:
             self.loud_times.append(asyncio.get_running_loop().time())
             async with self._heard_loud:
                 self._heard_loud.notify_all()

@@ -17,8 +17,10 @@ first audio cannot be measured; what is measured starts at the room or the dispa
   latency minus the providers' stages) on LiveKit vs in memory: the adapter's overhead per
   turn on the agent's loop (target p95 <= 10 ms).
 - concurrency: many callers at once through one worker, each talking for a few turns: the
-  pacing lateness of the agent's outgoing frames (target p99 <= 10 ms), the event loop's
-  lag, and the worker's CPU (the callers run in a child process, `bench.livekit_callers`).
+  lateness of the agent's frames at the room's `AudioSource` against when they are due to
+  be heard (target p99 <= 10 ms), the event loop's lag, and the CPU of the worker, of the
+  callers (in child processes of `CALLS_PER_PROCESS`, `bench.livekit_callers`) and of
+  livekit-server.
 
 The worker's transport is replaced by a subclass that notes when each job arrived and
 keeps the transports for their pacing statistics (no hook in src/).
@@ -31,12 +33,14 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import secrets
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -87,6 +91,8 @@ SEQUENTIAL_SLOTS = 1
 """Calls the worker takes at once when the bench calls one after another: one, as a worker
 with `WORKER_MAX_CALLS=1` would (it reports itself available the moment a call ends)."""
 LAG_PROBE_S = 0.02
+CALLS_PER_PROCESS = 10
+"""Callers per child process (each its own rtc SDK runtime; see `bench.livekit_callers`)."""
 CONCURRENT_STAGGER_S = 3.0
 """Concurrent calls are dispatched at moments spread over this window, as real calls are."""
 
@@ -133,8 +139,9 @@ class TimedTransport(LiveKitCallTransport):
             yield frame
 
     def frame_lateness_s(self) -> list[float]:
-        """How late each agent frame left against its schedule: the statistics of the
-        transport's `PacedPlayout` (a private attribute: nothing if it is renamed)."""
+        """How late each agent frame reached the room against when it is due to be heard
+        (with the transport's lead, late only once the source's queue ran dry): the
+        statistics of its `PacedPlayout` (a private attribute: nothing if it is renamed)."""
         playout = getattr(self, "_playout", None)
         return list(playout.stats.lateness_s) if playout is not None else []
 
@@ -350,54 +357,96 @@ async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
 
 # -- concurrency --------------------------------------------------------------------------
 async def concurrency(servers: LiveKitServers, calls: int) -> dict[str, Any]:
-    """The callers run in a child process (`bench.livekit_callers`): this process's CPU time
-    is the worker's alone."""
+    """The callers run in child processes (`bench.livekit_callers`, `CALLS_PER_PROCESS`
+    each, every one its own rtc runtime): this process's CPU time is the worker's alone.
+    The CPU of the callers' processes and of livekit-server is reported beside it, to tell
+    whether the machine, not the worker, was the limit."""
     turns = 2
     async with running_worker(servers, bench_scenario(turns), max_calls=calls) as worker:
         cpu_start, wall_start = time.process_time(), time.perf_counter()
+        server_cpu_start = server_cpu_s(servers)
         lags_ms: list[float] = []
         lag = asyncio.create_task(loop_lag_ms(LAG_PROBE_S, lags_ms))
-        callers = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.livekit_callers",
-            f"--calls={calls}",
-            f"--turns={turns}",
-            f"--stagger={CONCURRENT_STAGGER_S}",
-            f"--agent={AGENT_NAME}",
-            stdout=asyncio.subprocess.PIPE,
-            env={
-                **os.environ,
-                "LIVEKIT_URL": servers.url,
-                "LIVEKIT_API_KEY": servers.api_key,
-                "LIVEKIT_API_SECRET": servers.api_secret,
-            },
+        env = {
+            **os.environ,
+            "LIVEKIT_URL": servers.url,
+            "LIVEKIT_API_KEY": servers.api_key,
+            "LIVEKIT_API_SECRET": servers.api_secret,
+        }
+        heard = await asyncio.gather(
+            *(
+                _callers(first, min(CALLS_PER_PROCESS, calls - first), calls, turns, env)
+                for first in range(0, calls, CALLS_PER_PROCESS)
+            )
         )
-        out, _ = await callers.communicate()
         with contextlib.suppress(TimeoutError):  # reported as calls not ended
             await worker.wait_ended(calls)
         wall = time.perf_counter() - wall_start
         cpu = time.process_time() - cpu_start
+        server_cpu = server_cpu_s(servers) - server_cpu_start
         lag.cancel()
-    heard = json.loads(out) if callers.returncode == 0 else {}
-    failures = heard.get("failures", [f"the callers' process exited {callers.returncode}"])
+        answered_calls = sum(1 for call in await worker.stored_calls() if call.answer)
+    failures = [f for part in heard for f in part.get("failures", [])]
     lateness_ms = [s * 1000 for t in TimedTransport.built for s in t.frame_lateness_s()]
+    callers_cpu = sum(part.get("cpu_s", 0.0) for part in heard)
     return {
         "calls": calls,
+        "caller_processes": len(heard),
         "failed": len(failures),
+        "connects_retried": sum(part.get("retried", 0) for part in heard),
+        "answered": answered_calls,
         "ended": worker.ended,
         "first_failure": failures[0] if failures else None,
         "wall_s": wall,
         "worker_cpu_share": cpu / wall,
         "worker_cpu_share_per_call": cpu / wall / calls,
+        "callers_cpu_share": callers_cpu / wall,
+        "livekit_server_cpu_share": server_cpu / wall,
         "frames_measured": len(lateness_ms),
         "jitter_p50_ms": percentile(lateness_ms, 50),
         "jitter_p99_ms": percentile(lateness_ms, 99),
         "jitter_max_ms": max(lateness_ms) if lateness_ms else float("nan"),
         "loop_lag_p99_ms": percentile(lags_ms, 99),
         "loop_lag_max_ms": max(lags_ms) if lags_ms else float("nan"),
-        "caller_voice_to_voice": latency_summary(heard.get("voice_to_voice_ms", [])),
+        "caller_voice_to_voice": latency_summary(
+            [v for part in heard for v in part.get("voice_to_voice_ms", [])]
+        ),
     }
+
+
+async def _callers(first: int, calls: int, of: int, turns: int, env: dict[str, str]) -> Any:
+    """One process of callers (calls `first`.. of `of`): its JSON report, or its failure."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.livekit_callers",
+        f"--calls={calls}",
+        f"--first={first}",
+        f"--of={of}",
+        f"--turns={turns}",
+        f"--stagger={CONCURRENT_STAGGER_S}",
+        f"--agent={AGENT_NAME}",
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        return {"failures": [f"a callers' process exited {process.returncode}"] * calls}
+    return json.loads(out)
+
+
+def server_cpu_s(servers: LiveKitServers) -> float:
+    """CPU seconds livekit-server has used so far (Linux /proc; 0 where unknown). Reads the
+    servers' private process list: a bench-only look."""
+    total = 0.0
+    for process in getattr(servers, "_processes", []):
+        popen = getattr(process, "popen", None)
+        if popen is None or getattr(process, "name", "") != "livekit-server":
+            continue
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 async def loop_lag_ms(period_s: float, lags_ms: list[float]) -> None:
@@ -427,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, help="calls per part (default: per part)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv or [])
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     if args.calls is not None and args.calls < 1:
         parser.error("--calls must be at least 1")
     try:

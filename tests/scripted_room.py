@@ -1,6 +1,8 @@
 """A scripted LiveKit room (`CallRoom`) for `LiveKitCallTransport`: participants join, speak
 frames in real time (on the loop's clock), press keys, change attributes and leave, and the
-agent's side is recorded (frames captured with their loop time, queue clears, DTMF sent).
+agent's side is recorded (frames captured with the loop time they play at, queue clears,
+DTMF sent). Like the SDK's `AudioSource`, the room plays captured frames in real time one
+after the other, and `clear_queue` drops those not yet played.
 `ScriptedSipService` is the server's side of a transfer (SIP REFER): it succeeds, fails with
 a mapped SIP status, or keeps ringing."""
 
@@ -42,13 +44,30 @@ class AgentSide:
     """What the room received from the agent."""
 
     captured: list[tuple[float, AudioChunk]] = field(default_factory=list)
+    """Each frame with the loop time it plays at (queued frames play one after another)."""
     clears: int = 0
     dtmf: list[tuple[float, int, str]] = field(default_factory=list)
     disconnected: bool = False
 
     def heard_seconds(self) -> float:
-        """Agent audio (not the silence between replies) that reached the room."""
-        return sum(chunk.duration for _, chunk in self.captured if rms(chunk))
+        """Agent audio (not the silence between replies) that has played so far."""
+        now = asyncio.get_running_loop().time()
+        return sum(chunk.duration for at, chunk in self.captured if at <= now and rms(chunk))
+
+    def queue(self, frame: AudioChunk) -> None:
+        now = asyncio.get_running_loop().time()
+        if self.captured:
+            last_at, last = self.captured[-1]
+            now = max(now, last_at + last.duration)
+        self.captured.append((now, frame))
+
+    def clear_queue(self) -> None:
+        self.drop_unplayed()
+        self.clears += 1
+
+    def drop_unplayed(self) -> None:
+        now = asyncio.get_running_loop().time()
+        self.captured = [(at, frame) for at, frame in self.captured if at <= now]
 
 
 class ScriptedRoom:
@@ -96,15 +115,16 @@ class ScriptedRoom:
             yield frame
 
     async def capture(self, frame: AudioChunk) -> None:
-        self.agent.captured.append((asyncio.get_running_loop().time(), frame))
+        self.agent.queue(frame)
 
     def clear_queue(self) -> None:
-        self.agent.clears += 1
+        self.agent.clear_queue()
 
     async def publish_dtmf(self, code: int, digit: str) -> None:
         self.agent.dtmf.append((asyncio.get_running_loop().time(), code, digit))
 
     async def disconnect(self) -> None:
+        self.agent.drop_unplayed()
         self.agent.disconnected = True
 
     # -- the script -------------------------------------------------------------------

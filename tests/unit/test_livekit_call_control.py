@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.scripted_room import ScriptedRoom, ScriptedSipService, participant, sip_caller
-from voice_agent.adapters.audio.signal import tone
+from voice_agent.adapters.audio.signal import rms, tone
 from voice_agent.adapters.livekit import LiveKitCallTransport
 from voice_agent.adapters.livekit.room import ParticipantKind
 from voice_agent.adapters.observability.logging import configure_logging
@@ -180,6 +180,24 @@ async def test_a_barge_in_empties_the_rooms_queue_and_played_stops_where_heard(
     assert room.agent.clears == 1
     assert transport.played_seconds == pytest.approx(0.7, abs=0.03)
     assert room.agent.heard_seconds() == pytest.approx(transport.played_seconds, abs=0.03)
+
+
+async def test_agent_audio_is_queued_in_the_room_ahead_of_real_time(
+    answered: tuple[LiveKitCallTransport, ScriptedRoom],
+) -> None:
+    """The room's AudioSource plays its queue in real time: audio handed ahead (60 ms) is
+    what the caller goes on hearing while the agent's event loop is stalled."""
+    transport, room = answered
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await transport.play(tone(0.5, 16000))
+    await asyncio.sleep(0.01)
+    queued = [at for at, chunk in room.agent.captured if rms(chunk) and at > loop.time()]
+    assert len(queued) >= 3
+    await transport.wait_played_out()
+    assert loop.time() - started == pytest.approx(0.48, abs=0.021)
+    plays_at = [at for at, chunk in room.agent.captured if rms(chunk)]
+    assert {round(b - a, 6) for a, b in itertools.pairwise(plays_at)} == {0.02}
 
 
 # -- transfer -----------------------------------------------------------------------------

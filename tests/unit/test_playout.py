@@ -66,3 +66,21 @@ async def test_halt_never_reports_unplayed_audio_as_played() -> None:
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(playout.wait_played_out(), 1.0)
     assert playout.played_seconds == pytest.approx(0.12, abs=0.021)
+
+
+async def test_a_lead_hands_frames_to_the_sink_ahead_of_when_they_are_heard() -> None:
+    """For a sink that buffers and plays in real time itself (LiveKit's AudioSource): the
+    first frames go at once, then each one `lead_s` before it is heard, so an event-loop
+    stall shorter than the lead leaves the sink something to play."""
+    sent: list[float] = []
+    loop = asyncio.get_running_loop()
+    playout = PacedPlayout(16000, lambda frame: sent.append(loop.time()), lead_s=0.06)
+    start = loop.time()
+    playout.play(tone(0.2, 16000))
+    await playout.wait_played_out()
+    heard_at = [start + 0.02 * n for n in range(10)]
+    ahead = [round(due - at, 6) for due, at in zip(heard_at, sent, strict=True)]
+    assert ahead[:4] == [0.0, 0.02, 0.04, 0.06]
+    assert set(ahead[3:]) == {0.06}
+    assert max(playout.stats.lateness_s) == pytest.approx(0.0, abs=1e-6)
+    await playout.aclose()

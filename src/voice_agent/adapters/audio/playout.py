@@ -20,21 +20,31 @@ class PlayoutStats:
     underruns: int = 0
     """Times the queue ran dry while the producer still had audio coming (dead air)."""
     lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENESS_SAMPLES_KEPT))
-    """How late recent frames went out against their schedule (the pacing jitter); bounded
+    """How late recent frames went out against the moment they are due to be heard (the
+    pacing jitter; with a lead, what is left of it once the sink's buffer ran dry); bounded
     so that a long call does not grow memory."""
 
 
 class PacedPlayout:
     """Sends queued audio to `sink` one frame every `frame_s`, on an absolute schedule so
-    that lateness never accumulates. `played_seconds` counts frames actually sent.
+    that lateness never accumulates. `played_seconds` counts frames actually sent (and,
+    with a lead, already due to be heard).
 
     The producer calls `play()` for each chunk and `wait_played_out()` once it has no more
     audio for now; a dry queue in between counts as an underrun.
+
+    `lead_s`: for a sink that buffers and plays in real time itself (LiveKit's
+    `AudioSource` queue), frames go out this far ahead of the moment they are heard, so an
+    event-loop stall shorter than the lead leaves no gap at the listener. `clear()` must
+    then empty the sink's buffer too (the frames handed ahead were never heard).
     """
 
-    def __init__(self, sample_rate: int, sink: FrameSink, *, frame_s: float = 0.02) -> None:
+    def __init__(
+        self, sample_rate: int, sink: FrameSink, *, frame_s: float = 0.02, lead_s: float = 0.0
+    ) -> None:
         self.sample_rate = sample_rate
         self.frame_s = frame_s
+        self.lead_s = lead_s
         self._frame_bytes = samples_for(frame_s, sample_rate) * BYTES_PER_SAMPLE
         self._sink = sink
         self._frames: deque[bytes] = deque()
@@ -46,8 +56,18 @@ class PacedPlayout:
         self._drained.set()
         self._task: asyncio.Task[None] | None = None
         self._on_state: list[Callable[[bool], None]] = []
-        self.played_seconds = 0.0
+        self._sent_seconds = 0.0
+        self._last_heard_at = 0.0
+        """Loop time the last frame sent is due to be heard (from then it counts as played)."""
         self.stats = PlayoutStats()
+
+    @property
+    def played_seconds(self) -> float:
+        """Audio played so far: the frames sent, less those the sink holds for later."""
+        if not self.lead_s:
+            return self._sent_seconds
+        ahead = self._last_heard_at - asyncio.get_running_loop().time()
+        return self._sent_seconds - max(0.0, ahead)
 
     def on_speaking_changed(self, callback: Callable[[bool], None]) -> None:
         """`callback(True)` when audio starts going out after a pause, `False` when it stops."""
@@ -70,6 +90,9 @@ class PacedPlayout:
         self._ensure_running()
 
     def clear(self) -> None:
+        if self.lead_s:  # what was handed ahead is dropped from the sink's buffer
+            self._sent_seconds = self.played_seconds
+            self._last_heard_at = 0.0
         self._frames.clear()
         self._partial = b""
         self._expect_more = False
@@ -87,6 +110,9 @@ class PacedPlayout:
             self._drained.clear()
             self._ensure_running()
         await self._drained.wait()
+        if self.lead_s:  # until the last frame handed ahead is due to be heard
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(max(0.0, self._last_heard_at - loop.time()))
 
     def halt(self) -> None:
         """The line is gone: stop sending and drop the queue. Unlike `clear()`, waiters of
@@ -115,10 +141,11 @@ class PacedPlayout:
             if not self._frames:
                 continue
             self._notify(True)
-            deadline = loop.time()
+            heard_at = loop.time()
             while self._frames:
-                self._send(self._frames.popleft(), loop.time() - deadline)
-                deadline += self.frame_s
+                self._send(self._frames.popleft(), heard_at, loop.time() - heard_at)
+                heard_at += self.frame_s
+                deadline = heard_at - self.lead_s
                 await asyncio.sleep(max(0.0, deadline - loop.time()))
                 if not self._frames and self._expect_more:
                     self._count_underrun()
@@ -126,11 +153,12 @@ class PacedPlayout:
             self._drained.set()
             self._notify(False)
 
-    def _send(self, frame: bytes, lateness: float) -> None:
+    def _send(self, frame: bytes, heard_at: float, lateness: float) -> None:
         self._dry = False
         self.stats.frames += 1
         self.stats.lateness_s.append(max(0.0, lateness))
-        self.played_seconds += self.frame_s
+        self._sent_seconds += self.frame_s
+        self._last_heard_at = heard_at
         self._sink(AudioChunk(frame, self.sample_rate))
 
     def _count_underrun(self) -> None:

@@ -8,18 +8,41 @@ with a scripted room, and `LiveKitRoom` keeps the real path (an `rtc.Room`, one 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
 from livekit import rtc
+from livekit.rtc.participant import PublishTrackError
 
 from voice_agent.domain.audio import AudioChunk
 
 SOURCE_QUEUE_MS = 100
 """Agent audio the SDK may hold: small, so a barge-in's clear is near-instant."""
+JOINS_AT_ONCE = 4
+"""Rooms one process joins (connect and publish) at the same moment; a burst of dispatches
+waits its turn within the answer timeout. Unbounded, 20 calls dispatched within 3 s on a
+busy 2-core host timed out joins and track publications in the rtc SDK's runtime."""
+_joins: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+_leaving: set[asyncio.Future[None]] = set()
+"""Rooms being left after a cancelled join (kept referenced until done)."""
+
+
+def join_gate() -> asyncio.Semaphore:
+    """This event loop's bound on rooms being joined at once (`JOINS_AT_ONCE`)."""
+    loop = asyncio.get_running_loop()
+    gate = _joins.get(loop)
+    if gate is None:
+        gate = _joins[loop] = asyncio.Semaphore(JOINS_AT_ONCE)
+    return gate
 
 
 class ParticipantKind(Enum):
@@ -153,12 +176,16 @@ class LiveKitRoom:
         room.on("participant_attributes_changed", on_attributes)
         room.on("sip_dtmf_received", lambda dtmf: listener.dtmf_received(dtmf.digit))
         room.on("disconnected", lambda *_: listener.room_closed())
-        try:
-            await room.connect(self._url, self._token)
-        except rtc.ConnectError as error:
-            raise ConnectionError(f"could not join the room: {error}") from None
-        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
-        await room.local_participant.publish_track(self.make_agent_track(), options)
+        async with join_gate():
+            try:
+                await self._connect_uncancelled()
+            except rtc.ConnectError as error:
+                raise ConnectionError(f"could not join the room: {error}") from None
+            options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+            try:
+                await room.local_participant.publish_track(self.make_agent_track(), options)
+            except PublishTrackError as error:
+                raise ConnectionError(f"could not publish the agent's track: {error}") from None
         # Everyone first, then the tracks: the caller is chosen knowing who is in the room.
         reporting = True
         present = list(room.remote_participants.values())
@@ -168,6 +195,25 @@ class LiveKitRoom:
             for publication in participant.track_publications.values():
                 if publication.track is not None:
                     on_track(publication.track, publication, participant)
+
+    async def _connect_uncancelled(self) -> None:
+        """`rtc.Room.connect`, never cancelled midway: the SDK's runtime panics (killing the
+        process, every call in it) when a room it connected is not then told ready
+        ("timed out waiting for ReadyForRoomEventRequest after ConnectCallback"), which is
+        what a connect cancelled by the answer timeout did. A cancelled join lets the
+        connect finish in the background, then leaves the room."""
+        connecting = asyncio.ensure_future(self._room.connect(self._url, self._token))
+        try:
+            await asyncio.shield(connecting)
+        except asyncio.CancelledError:
+            connecting.add_done_callback(self._leave_once_connected)
+            raise
+
+    def _leave_once_connected(self, connecting: asyncio.Future[None]) -> None:
+        if not connecting.cancelled() and connecting.exception() is None:
+            task = asyncio.ensure_future(self.disconnect())
+            _leaving.add(task)
+            task.add_done_callback(_leaving.discard)
 
     async def caller_audio(self, identity: str) -> AsyncIterator[AudioChunk]:
         participant = self._room.remote_participants.get(identity)

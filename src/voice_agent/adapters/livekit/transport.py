@@ -6,7 +6,8 @@
 the participant of kind SIP; an ordinary participant is taken only while no SIP participant
 is in the room (a test client, a browser), and other agents are never listened to. Caller
 audio is read from the moment its track is subscribed (no first words lost), resampled by
-the SDK to `sample_rate`. Agent audio is paced by the same `PacedPlayout` as every line;
+the SDK to `sample_rate`. Agent audio is paced by the same `PacedPlayout` as every line,
+`lead_s` ahead of real time into the `AudioSource` queue (which plays it in real time);
 between replies the track carries silence, because the SIP service hangs up a call whose
 media stops. DTMF arrives as the room's `sip_dtmf_received`; `send_dtmf` presses keys
 towards the phone side, one RFC 4733 event every `dtmf_interval_s`.
@@ -58,6 +59,10 @@ CALL_ID = "sip.callID"
 TRUNK_ID = "sip.trunkID"
 CALL_STATUS = "sip.callStatus"
 TRANSFER_SCHEMES = ("tel:", "sip:", "sips:")
+AGENT_LEAD_S = 0.06
+"""Agent audio is handed to the room's `AudioSource` this far ahead of real time (its
+queue, `room.SOURCE_QUEUE_MS`, plays it out in real time): an event-loop stall shorter than
+this leaves no gap at the caller."""
 
 
 class LiveKitCallTransport:
@@ -71,6 +76,7 @@ class LiveKitCallTransport:
         answer_timeout_s: float = 20.0,
         transfer_timeout_s: float = 30.0,
         dtmf_interval_s: float = 0.25,
+        lead_s: float = AGENT_LEAD_S,
         room: CallRoom | None = None,
         remove_participant: RemoveParticipant | None = None,
         transfer_participant: TransferParticipant | None = None,
@@ -84,7 +90,9 @@ class LiveKitCallTransport:
         self._remove_participant = remove_participant
         self._transfer_participant = transfer_participant
         self._outgoing: asyncio.Queue[AudioChunk] = asyncio.Queue()
-        self._playout = PacedPlayout(sample_rate, self._outgoing.put_nowait, frame_s=frame_s)
+        self._playout = PacedPlayout(
+            sample_rate, self._outgoing.put_nowait, frame_s=frame_s, lead_s=lead_s
+        )
         self._audio: EventChannel[AudioChunk] = EventChannel(max_items=500)
         self._events: EventChannel[TransportEvent] = EventChannel()
         self._present: dict[str, RoomParticipant] = {}
