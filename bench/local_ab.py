@@ -10,7 +10,13 @@ round, configurations alternated so the machine's drift hits them alike:
 - `window`: Whisper's short window (`WhisperSpeechToText.window_s`, 15 s), no foreground;
 - `shipped`: the short window and the foreground (`adapters/local/foreground.py`).
 
-Voice to voice and its stages as the engine measures them (`LatencyBreakdown`).
+Voice to voice and its stages as the engine measures them (`LatencyBreakdown`). First, the
+contention the foreground removes: Piper rendering four first phrases alone, beside
+llama.cpp generating tokens in another thread without the foreground, and with it (the
+generator waiting between tokens, as `LlamaCppLanguageModel` does). Before each
+call the language model forgets its KV cache (`LlamaCppLanguageModel.forget`): the calls
+replay the same questions, so a call after one with the same transcripts would find its
+prompts already evaluated (a first token in ~60 ms instead of ~180 ms).
 """
 
 from __future__ import annotations
@@ -19,17 +25,81 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import statistics
+import threading
+import time
 from typing import Any
 
 from bench.common import percentile
-from bench.local_stack import QUESTIONS, caller_speech, one_call
+from bench.local_stack import QUESTIONS, CallResult, caller_speech, one_call
+from voice_agent.adapters.local.llama import FOREGROUND_WAIT_S
 from voice_agent.adapters.local.whisper import DEFAULT_WINDOW_S, FULL_WINDOW_S, WhisperSpeechToText
+from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.turn import LatencyBreakdown
 from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
 
 CONFIGS = {"before": (FULL_WINDOW_S, False), "window": (DEFAULT_WINDOW_S, False)}
 CONFIGS["shipped"] = (DEFAULT_WINDOW_S, True)
 STAGES = ("e2e", "eou", "llm_ttft", "tts_ttfb")
+
+
+PHRASES = (
+    "We are open from nine to five on Saturday.",
+    "Yes, we do teeth whitening.",
+    "A check-up costs sixty euros.",
+    "Sure, Tuesday at ten works.",
+)
+
+
+def piper_ms(models: LocalModels, first_phrase: bool) -> int:
+    """Median ms of Piper rendering `PHRASES` (three times), held as a first phrase or not."""
+    times = []
+    for _ in range(3):
+        for phrase in PHRASES:
+            started = time.perf_counter()
+            if first_phrase:
+                with models.foreground.hold():
+                    models.tts.render_blocking(phrase)
+            else:
+                models.tts.render_blocking(phrase)
+            times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times))
+
+
+def piper_contention(models: LocalModels) -> dict[str, int]:
+    """Piper's phrase time alone, beside token generation, and beside it with the foreground."""
+    llama = models.llm.llama
+    prompt = llama.tokenize(b"<|im_start|>user\nTell me about teeth.<|im_end|>\n", special=True)
+    stop = threading.Event()
+
+    def generate() -> None:  # tokens one by one, waiting between them as the adapter does
+        while not stop.is_set():
+            llama.reset()  # type: ignore[no-untyped-call]
+            llama.eval(prompt)
+            for token in range(1000, 1060):
+                if stop.is_set():
+                    break
+                llama.eval([token])
+                models.foreground.wait_clear(FOREGROUND_WAIT_S)
+
+    for phrase in PHRASES:
+        models.tts.render_blocking(phrase)  # warm up
+    result = {"alone": piper_ms(models, first_phrase=False)}
+    generator = threading.Thread(target=generate)
+    generator.start()
+    try:
+        result["beside_generation"] = piper_ms(models, first_phrase=False)
+        result["beside_generation_foreground"] = piper_ms(models, first_phrase=True)
+    finally:
+        stop.set()
+        generator.join()
+    asyncio.run(models.llm.forget())
+    return result
+
+
+async def fresh_call(models: LocalModels, speech: list[AudioChunk]) -> CallResult:
+    await models.llm.forget()
+    return await one_call(models, speech)
 
 
 def row(latencies: list[LatencyBreakdown]) -> dict[str, Any]:
@@ -48,6 +118,7 @@ def main(args: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(args if args is not None else [])
     models = LocalModels.load(progress=lambda line: None)
+    contention = piper_contention(models)
     speech = caller_speech(models, QUESTIONS[: options.questions])
     stts = {
         window: WhisperSpeechToText(models.stt.model, window_s=window, foreground=models.foreground)
@@ -58,11 +129,16 @@ def main(args: list[str] | None = None) -> int:
         for name, (window, foreground) in CONFIGS.items():
             models.foreground.enabled = foreground
             variant = dataclasses.replace(models, stt=stts[window])
-            collected[name] += asyncio.run(one_call(variant, speech)).latencies
-    result = {name: row(latencies) for name, latencies in collected.items()}
+            collected[name] += asyncio.run(fresh_call(variant, speech)).latencies
+    result: dict[str, Any] = {name: row(latencies) for name, latencies in collected.items()}
     if options.json:
-        print(json.dumps(result))
+        print(json.dumps({"piper_ms": contention, "calls": result}))
         return 0
+    print(
+        f"Piper, one phrase (p50): alone {contention['alone']} ms, beside token generation "
+        f"{contention['beside_generation']} ms, beside it with the foreground "
+        f"{contention['beside_generation_foreground']} ms.\n"
+    )
     print("| configuration | turns | v2v p50 | v2v p95 | eou p50 | llm_ttft p50 | tts_ttfb p50 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, figures in result.items():

@@ -155,3 +155,14 @@ async def test_a_reply_waits_for_foreground_work_no_longer_than_its_budget(
         text, _ = await reply(model, messages)
     assert text.strip()
     assert foreground.yields >= 1
+
+
+async def test_forgetting_drops_every_kept_prompt() -> None:
+    model = LlamaCppLanguageModel(smollm2()._llama)
+    messages = [SYSTEM, ChatMessage(MessageRole.USER, "Do you take new patients?")]
+    await reply(model, messages)
+    _, cached = await reply(model, messages)
+    assert cached > 0, "the same prompt again comes from the cache"
+    await model.forget()
+    _, cached = await reply(model, messages)
+    assert cached == 0

@@ -188,6 +188,21 @@ class LlamaCppLanguageModel:
         system = [ChatMessage(MessageRole.SYSTEM, system_prompt)]
         await self._worker.run(lambda: self._prefill(system))
 
+    @property
+    def llama(self) -> Llama:
+        """The llama-cpp-python model (benchmarks drive it directly)."""
+        return self._llama
+
+    async def forget(self) -> None:
+        """Drop every kept KV state, and the context's own: benchmarks replaying one dialogue
+        in several calls would otherwise find each call's prompts already evaluated."""
+
+        def drop() -> None:
+            self._saved.clear()
+            self._llama.reset()  # type: ignore[no-untyped-call]
+
+        await self._worker.run(drop)
+
     async def stream(
         self, messages: Sequence[ChatMessage], tools: Sequence[ToolSpec] = ()
     ) -> AsyncIterator[LlmEvent]:
