@@ -4,6 +4,7 @@ how the caller hangs up, transfers and their failures, key presses in and out.""
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import itertools
 import json
@@ -116,6 +117,20 @@ async def test_a_room_that_cannot_be_joined_is_a_line_not_answered() -> None:
     with pytest.raises(LineNotAnswered, match="could not join the room: connection refused"):
         await transport.open()
     await transport.close("not_answered")
+
+
+async def test_a_room_closing_after_a_failed_answer_leaves_no_stray_error() -> None:
+    loop = asyncio.get_running_loop()
+    stray: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda loop, context: stray.append(context))
+    transport = line(ScriptedRoom(refuse_connect=True))
+    with pytest.raises(LineNotAnswered):
+        await transport.open()
+    transport.room_closed()  # the SDK's "disconnected" for the room left behind
+    await transport.close("not_answered")
+    del transport
+    gc.collect()  # an exception nobody retrieved is reported when its future is collected
+    assert stray == []
 
 
 async def test_the_answer_is_logged_with_the_sip_attributes_and_the_number_masked() -> None:

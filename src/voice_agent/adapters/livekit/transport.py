@@ -118,6 +118,11 @@ class LiveKitCallTransport:
             raise LineNotAnswered(f"no caller audio within {self._answer_timeout_s:g} s") from None
         except ConnectionError as error:
             raise LineNotAnswered(str(error)) from None
+        finally:
+            if not self._answered.done():
+                # Nobody waits for an answer any more: a room closing later must not leave
+                # an exception on it that nobody retrieves.
+                self._answered.cancel()
         self._log_answer(caller)
         frames = self._room.caller_audio(caller.identity)
         self._tasks.append(asyncio.create_task(self._read(frames), name="livekit-reader"))
