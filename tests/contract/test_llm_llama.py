@@ -19,6 +19,7 @@ from voice_agent.domain.history import ChatMessage, MessageRole
 pytestmark = pytest.mark.slow
 
 SYSTEM = ChatMessage(MessageRole.SYSTEM, "You are a polite receptionist. Answer in one sentence.")
+OPENING_HOURS = [SYSTEM, ChatMessage(MessageRole.USER, "What are your opening hours?")]
 
 
 @pytest.fixture
@@ -119,8 +120,7 @@ async def test_generation_waits_between_tokens_while_a_caller_waits_on_other_wor
 ) -> None:
     monkeypatch.setattr(llama, "FOREGROUND_WAIT_S", 30.0)
     foreground = ParkingForeground()
-    llm = LlamaCppLanguageModel(smollm2()._llama, foreground=foreground)
-    messages = [SYSTEM, ChatMessage(MessageRole.USER, "What are your opening hours?")]
+    llm = LlamaCppLanguageModel(smollm2().llama, foreground=foreground)
     release = threading.Event()
     held = threading.Event()
 
@@ -132,7 +132,7 @@ async def test_generation_waits_between_tokens_while_a_caller_waits_on_other_wor
     holder = threading.Thread(target=piper_rendering_a_first_phrase)
     holder.start()
     held.wait(30)
-    stream = llm.stream(messages)
+    stream = llm.stream(OPENING_HOURS)
     first = await anext(stream)
     assert isinstance(first, TextDelta)
     assert await asyncio.to_thread(foreground.parked.wait, 30)  # parked before its next token
@@ -149,16 +149,15 @@ async def test_a_reply_waits_for_foreground_work_no_longer_than_its_budget(
 ) -> None:
     monkeypatch.setattr(llama, "FOREGROUND_WAIT_S", 0.05)
     foreground = Foreground()
-    model = LlamaCppLanguageModel(smollm2()._llama, foreground=foreground)
-    messages = [SYSTEM, ChatMessage(MessageRole.USER, "What are your opening hours?")]
+    model = LlamaCppLanguageModel(smollm2().llama, foreground=foreground)
     with foreground.hold():  # an overloaded machine: foreground work never stops
-        text, _ = await reply(model, messages)
+        text, _ = await reply(model, OPENING_HOURS)
     assert text.strip()
     assert foreground.yields >= 1
 
 
 async def test_forgetting_drops_every_kept_prompt() -> None:
-    model = LlamaCppLanguageModel(smollm2()._llama)
+    model = LlamaCppLanguageModel(smollm2().llama)
     messages = [SYSTEM, ChatMessage(MessageRole.USER, "Do you take new patients?")]
     await reply(model, messages)
     _, cached = await reply(model, messages)

@@ -157,8 +157,6 @@ class WhisperSpeechToText:
                     return text
                 self.full_window_retries += 1
             return self._transcribe_full(samples)
-        except ProviderUnavailable:
-            raise
         except Exception as error:
             raise ProviderUnavailable(PROVIDER, f"transcription failed: {error}") from error
 
