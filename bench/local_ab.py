@@ -1,5 +1,5 @@
-"""This session's local-stack latency changes, before and after, in one run:
-`python -m bench local-ab [--rounds N] [--questions N] [--json]`.
+"""Local-stack latency changes, before and after, in one run:
+`python -m bench local-ab [--configs A,B,...] [--rounds N] [--questions N] [--json]`.
 
 One process loads the models once; one caller asks the first `--questions` Piper-voiced
 questions of `bench.local_stack` in real time (`one_call`), once per configuration per
@@ -8,7 +8,14 @@ round, configurations alternated so the machine's drift hits them alike:
 - `before`: Whisper on faster-whisper's 30 s window, no foreground (llama.cpp generates
   while Piper renders a reply's first phrase);
 - `window`: Whisper's short window (`WhisperSpeechToText.window_s`, 15 s), no foreground;
-- `shipped`: the short window and the foreground (`adapters/local/foreground.py`).
+- `whole-sentence`: the short window and the foreground (`adapters/local/foreground.py`), a
+  reply's first phrase cut only at a comma after 12 characters (`LocalModels.tune`);
+- `shipped`: as `whole-sentence`, the first phrase also cut at its first comma or before a
+  conjunction or preposition after three words.
+
+`before` and `window` cut the first phrase as `shipped` does. Besides voice to voice, each
+configuration reports the longest pause inside each reply (Piper's own pauses at commas
+included): an early first phrase must not leave the caller waiting in mid-sentence.
 
 Voice to voice and its stages as the engine measures them (`LatencyBreakdown`). First, the
 contention the foreground removes: Piper rendering four first phrases alone, beside
@@ -35,11 +42,15 @@ from bench.local_stack import QUESTIONS, CallResult, caller_speech, one_call
 from voice_agent.adapters.local.llama import FOREGROUND_WAIT_S
 from voice_agent.adapters.local.whisper import DEFAULT_WINDOW_S, FULL_WINDOW_S, WhisperSpeechToText
 from voice_agent.domain.audio import AudioChunk
-from voice_agent.domain.turn import LatencyBreakdown
 from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
 
-CONFIGS = {"before": (FULL_WINDOW_S, False), "window": (DEFAULT_WINDOW_S, False)}
-CONFIGS["shipped"] = (DEFAULT_WINDOW_S, True)
+CONFIGS = {  # Whisper's window, the foreground, the early first phrase
+    "before": (FULL_WINDOW_S, False, True),
+    "window": (DEFAULT_WINDOW_S, False, True),
+    "whole-sentence": (DEFAULT_WINDOW_S, True, False),
+    "shipped": (DEFAULT_WINDOW_S, True, True),
+}
+DEFAULT_CONFIGS = "whole-sentence,shipped"
 STAGES = ("e2e", "eou", "llm_ttft", "tts_ttfb")
 
 
@@ -99,38 +110,49 @@ def piper_contention(models: LocalModels) -> dict[str, int]:
 
 async def fresh_call(models: LocalModels, speech: list[AudioChunk]) -> CallResult:
     await models.llm.forget()
-    return await one_call(models, speech)
+    return await one_call(models, speech, keep_audio=True)
 
 
-def row(latencies: list[LatencyBreakdown]) -> dict[str, Any]:
+def row(results: list[CallResult]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    latencies = [lat for result in results for lat in result.latencies]
     for stage in STAGES:
         values = [v for lat in latencies if (v := lat.as_dict()[stage]) is not None]
         out[stage] = {"n": len(values), "p50": round(percentile(values, 50))}
         out[stage]["p95"] = round(percentile(values, 95))
+    pauses = [pause for result in results for pause in result.reply_pauses_ms]
+    out["reply_pause"] = {"n": len(pauses), "p50": round(percentile(pauses, 50))}
+    out["reply_pause"] |= {"p95": round(percentile(pauses, 95)), "max": round(max(pauses))}
     return out
 
 
 def main(args: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench local-ab", description=__doc__)
+    parser.add_argument(
+        "--configs", default=DEFAULT_CONFIGS, help=f"comma-separated, of {', '.join(CONFIGS)}"
+    )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--questions", type=int, default=len(QUESTIONS))
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(args if args is not None else [])
+    names = options.configs.split(",")
+    if unknown := [name for name in names if name not in CONFIGS]:
+        parser.error(f"unknown configuration {', '.join(unknown)}: choose of {', '.join(CONFIGS)}")
     models = LocalModels.load(progress=lambda line: None)
     contention = piper_contention(models)
     speech = caller_speech(models, QUESTIONS[: options.questions])
     stts = {
         window: WhisperSpeechToText(models.stt.model, window_s=window, foreground=models.foreground)
-        for window in {window for window, _ in CONFIGS.values()}
+        for window in {CONFIGS[name][0] for name in names}
     }
-    collected: dict[str, list[LatencyBreakdown]] = {name: [] for name in CONFIGS}
+    collected: dict[str, list[CallResult]] = {name: [] for name in names}
     for _ in range(options.rounds):
-        for name, (window, foreground) in CONFIGS.items():
+        for name in names:
+            window, foreground, early = CONFIGS[name]
             models.foreground.enabled = foreground
-            variant = dataclasses.replace(models, stt=stts[window])
-            collected[name] += asyncio.run(fresh_call(variant, speech)).latencies
-    result: dict[str, Any] = {name: row(latencies) for name, latencies in collected.items()}
+            variant = dataclasses.replace(models, stt=stts[window], early_first_phrase=early)
+            collected[name].append(asyncio.run(fresh_call(variant, speech)))
+    result: dict[str, Any] = {name: row(results) for name, results in collected.items()}
     if options.json:
         print(json.dumps({"piper_ms": contention, "calls": result}))
         return 0
@@ -139,13 +161,17 @@ def main(args: list[str] | None = None) -> int:
         f"{contention['beside_generation']} ms, beside it with the foreground "
         f"{contention['beside_generation_foreground']} ms.\n"
     )
-    print("| configuration | turns | v2v p50 | v2v p95 | eou p50 | llm_ttft p50 | tts_ttfb p50 |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| configuration | turns | v2v p50 | v2v p95 | eou p50 | llm_ttft p50 | tts_ttfb p50 "
+        "| longest pause in a reply p50 / p95 / max |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for name, figures in result.items():
+        pause = figures["reply_pause"]
         print(
             f"| {name} | {figures['e2e']['n']} | {figures['e2e']['p50']} | {figures['e2e']['p95']} "
             f"| {figures['eou']['p50']} | {figures['llm_ttft']['p50']} "
-            f"| {figures['tts_ttfb']['p50']} |"
+            f"| {figures['tts_ttfb']['p50']} | {pause['p50']} / {pause['p95']} / {pause['max']} |"
         )
     return 0
 

@@ -9,12 +9,14 @@ the same path as `voice-agent call CALLER.wav`; every number is measured by the 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 from dependency_injector import providers
 
 from bench.common import percentile, rss_mb
@@ -52,24 +54,58 @@ QUESTIONS = [
 CEILING_MS = 1500.0
 
 
+REPLY_GAP_S = 1.5
+"""Silence on the agent's track longer than this separates two replies (the caller speaks
+in between, after the agent has finished)."""
+QUIET_RMS = 200
+"""A 20 ms frame of the agent's track quieter than this is a pause."""
+
+
 @dataclass
 class CallResult:
     latencies: list[LatencyBreakdown]
     wall_s: float
+    reply_pauses_ms: list[float] = field(default_factory=list)
+    """Per reply, its longest pause between its first and last sounds (Piper's own pauses
+    at punctuation included); only when `one_call(keep_audio=True)`."""
+
+
+def reply_pauses_ms(track: AudioChunk) -> list[float]:
+    """The longest pause inside each reply of the agent's track (16-bit mono)."""
+    frame = track.sample_rate // 50
+    samples = np.frombuffer(track.pcm, dtype="<i2").astype(np.float32)
+    count = len(samples) // frame
+    rms = np.sqrt((samples[: count * frame].reshape(count, frame) ** 2).mean(axis=1))
+    loud = np.flatnonzero(rms >= QUIET_RMS)
+    pauses: list[float] = []
+    longest = 0
+    for previous, current in itertools.pairwise(loud):
+        gap = int(current - previous - 1)
+        if gap * 20 > REPLY_GAP_S * 1000:  # the next reply starts here
+            pauses.append(longest * 20.0)
+            longest = 0
+        else:
+            longest = max(longest, gap)
+    if len(loud):
+        pauses.append(longest * 20.0)
+    return pauses
 
 
 def caller_speech(models: LocalModels, questions: list[str]) -> list[AudioChunk]:
     return [trim_silence(resample(models.tts.render_blocking(q), 16000)) for q in questions]
 
 
-async def one_call(models: LocalModels, utterances: list[AudioChunk]) -> CallResult:
-    """One call through the container's runner, on the models already loaded."""
+async def one_call(
+    models: LocalModels, utterances: list[AudioChunk], *, keep_audio: bool = False
+) -> CallResult:
+    """One call through the container's runner, on the models already loaded; with
+    `keep_audio`, what the agent played is kept to measure the pauses inside its replies."""
     container = Container()
     stack = await models.stack(container.session_config(), container.turn_end())
     container.stack.override(providers.Object(stack))
     container.call_store.override(providers.Resource(memory_store))
     runner = await resolved(container.runner())
-    transport = WavCallerTransport(utterances, keep_played_audio=False)
+    transport = WavCallerTransport(utterances, keep_played_audio=keep_audio)
     started = time.perf_counter()
     call = await runner.run(transport)
     if call is None:
@@ -79,7 +115,9 @@ async def one_call(models: LocalModels, utterances: list[AudioChunk]) -> CallRes
         for t in call.turns
         if t.role is Role.AGENT and t.latency.e2e_ms is not None and t.index > 0
     ]
-    return CallResult(answers, time.perf_counter() - started)
+    wall_s = time.perf_counter() - started
+    pauses = reply_pauses_ms(transport.agent_audio()) if keep_audio else []
+    return CallResult(answers, wall_s, pauses)
 
 
 def stage_table(latencies: list[LatencyBreakdown]) -> list[str]:

@@ -64,3 +64,45 @@ def test_the_first_phrase_may_end_at_an_early_comma_when_asked() -> None:
     assert early[0] == "Sorry, we are closed on Sunday,"
     assert " ".join(early) == text
     assert feed(text) == [text], "by default a sentence this short stays whole"
+
+
+EARLY_BREAK = PhraseRules(first_break_words=3)
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("We are open from nine to five on Saturday.", "We are open"),
+        ("I can book a cleaning for Tuesday at ten.", "I can book a cleaning"),
+        ("We close on Friday at half past six.", "We close on Friday"),
+        ("Your appointment is confirmed and we will call you.", "Your appointment is confirmed"),
+    ],
+)
+def test_the_first_phrase_may_end_before_a_conjunction_or_preposition(
+    text: str, first: str
+) -> None:
+    phrases = feed(text, step=1, rules=EARLY_BREAK)
+    assert phrases[0] == first
+    assert " ".join(phrases) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We do a lot of cleanings every week.",  # "of" is no place to pause
+        "We are happy to help you today.",  # nor "to"
+        "We open at eight.",  # too few words before "at"
+        "It is just attentiveness we offer.",  # "at..." is not "at"
+    ],
+)
+def test_no_early_break_where_a_speaker_would_not_pause(text: str) -> None:
+    assert feed(text, step=1, rules=EARLY_BREAK) == [text]
+
+
+def test_only_the_first_phrase_breaks_before_a_word() -> None:
+    text = "We are open from nine. We take cards and cash at the desk."
+    assert feed(text, step=2, rules=EARLY_BREAK) == [
+        "We are open",
+        "from nine.",
+        "We take cards and cash at the desk.",
+    ]

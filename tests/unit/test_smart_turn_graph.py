@@ -7,7 +7,7 @@ import onnx
 import onnxruntime
 from onnx import TensorProto, helper, numpy_helper
 
-from voice_agent.adapters.local.smart_turn import with_float_softmax
+from voice_agent.adapters.local.onnx_graph import with_float_softmax
 
 
 def _quantized_attention() -> onnx.ModelProto:

@@ -30,8 +30,10 @@ from voice_agent.entrypoints.bootstrap.stacks import CallSpeech, Stack
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
-FIRST_CLAUSE = 12
-"""Characters before a comma may end the first phrase of a reply (see `tune`)."""
+FIRST_CLAUSE = 3
+"""Characters before a comma may end the first phrase of a reply ("Yes," / "Sure,"; see `tune`)."""
+FIRST_BREAK_WORDS = 3
+"""Words before a conjunction or preposition may end the first phrase (see `tune`)."""
 
 
 def print_progress(line: str) -> None:
@@ -50,6 +52,8 @@ class LocalModels:
     """Shared by the models: Whisper and Piper's first phrases before llama's next tokens."""
     turn_end: TurnEndDetector = field(default_factory=TextTurnEndDetector)
     """Set from the settings by whoever loads the models (`turn_end_detector`)."""
+    early_first_phrase: bool = True
+    """See `tune` (benchmarks compare both)."""
 
     @classmethod
     def load(cls, progress: Progress = print_progress) -> LocalModels:
@@ -81,12 +85,18 @@ class LocalModels:
         return cls(stt, llm, tts, vad, CannedSpeech(tts), seconds, foreground)
 
     @staticmethod
-    def tune(config: SessionConfig) -> SessionConfig:
-        """Piper renders a phrase whole, so a long first phrase delays the first audio: cut
-        the first one at an early comma."""
-        return dataclasses.replace(
-            config, phrases=dataclasses.replace(config.phrases, first_clause_chars=FIRST_CLAUSE)
+    def tune(config: SessionConfig, *, early_first_phrase: bool = True) -> SessionConfig:
+        """Piper renders a phrase whole and SmolLM2 writes ~25 ms per token here, so a long
+        first phrase delays the first audio: cut the first one at its first comma, or before
+        a conjunction or preposition after three words ("We are open | from nine to five"),
+        where a speaker may pause (docs/performance.md measures the pauses this leaves).
+        `early_first_phrase=False`: only at a comma after 12 characters (the rule before)."""
+        rules = dataclasses.replace(
+            config.phrases,
+            first_clause_chars=FIRST_CLAUSE if early_first_phrase else 12,
+            first_break_words=FIRST_BREAK_WORDS if early_first_phrase else None,
         )
+        return dataclasses.replace(config, phrases=rules)
 
     async def warm(self, config: SessionConfig, sample_rate: int) -> None:
         """Before the first caller: prefill the system prompt, pre-render the apology (played
@@ -100,7 +110,7 @@ class LocalModels:
     ) -> Stack:
         """The models as a stack, warmed for calls at `sample_rate`."""
         self.turn_end = turn_end
-        tuned = self.tune(config)
+        tuned = self.tune(config, early_first_phrase=self.early_first_phrase)
         await self.warm(tuned, sample_rate)
         speech = CallSpeech(self.stt, self.llm, self.tts)
         return Stack(
