@@ -153,4 +153,3 @@ class SmartTurnDetector:
         features = mel[np.newaxis].astype(np.float32)
         (output,) = self._session.run(None, {self._input_name: features})
         return float(np.asarray(output).reshape(-1)[0])
-
