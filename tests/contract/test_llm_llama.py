@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -25,6 +26,14 @@ OPENING_HOURS = [SYSTEM, ChatMessage(MessageRole.USER, "What are your opening ho
 @pytest.fixture
 def llm() -> LlamaCppLanguageModel:
     return smollm2()
+
+
+@pytest.fixture(autouse=True)
+async def _read_ahead_settled() -> AsyncIterator[None]:
+    """The shared model reads ahead after each reply, past the test's end; the next test
+    may drive the same `Llama` through another adapter, so that work must be over."""
+    yield
+    await smollm2().wait_read_ahead()
 
 
 class TestLlamaCppLanguageModel(LanguageModelContract):
@@ -80,7 +89,9 @@ async def test_usage_counts_prompt_and_reply_tokens(llm: LlamaCppLanguageModel) 
 
 async def test_replies_stop_after_the_sentence_limit() -> None:
     llm = smollm2()
-    one = LlamaCppLanguageModel(llm._llama, sampling=SamplingSettings(max_sentences=1))
+    one = LlamaCppLanguageModel(
+        llm._llama, sampling=SamplingSettings(max_sentences=1), read_ahead=False
+    )
     ask = [SYSTEM, ChatMessage(MessageRole.USER, "Tell me everything about your clinic.")]
     text, _ = await reply(one, ask)
     assert text.strip()
@@ -120,7 +131,7 @@ async def test_generation_waits_between_tokens_while_a_caller_waits_on_other_wor
 ) -> None:
     monkeypatch.setattr(llama, "FOREGROUND_WAIT_S", 30.0)
     foreground = ParkingForeground()
-    llm = LlamaCppLanguageModel(smollm2().llama, foreground=foreground)
+    llm = LlamaCppLanguageModel(smollm2().llama, foreground=foreground, read_ahead=False)
     release = threading.Event()
     held = threading.Event()
 
@@ -149,7 +160,7 @@ async def test_a_reply_waits_for_foreground_work_no_longer_than_its_budget(
 ) -> None:
     monkeypatch.setattr(llama, "FOREGROUND_WAIT_S", 0.05)
     foreground = Foreground()
-    model = LlamaCppLanguageModel(smollm2().llama, foreground=foreground)
+    model = LlamaCppLanguageModel(smollm2().llama, foreground=foreground, read_ahead=False)
     with foreground.hold():  # an overloaded machine: foreground work never stops
         text, _ = await reply(model, OPENING_HOURS)
     assert text.strip()
@@ -157,7 +168,7 @@ async def test_a_reply_waits_for_foreground_work_no_longer_than_its_budget(
 
 
 async def test_forgetting_drops_every_kept_prompt() -> None:
-    model = LlamaCppLanguageModel(smollm2().llama)
+    model = LlamaCppLanguageModel(smollm2().llama, read_ahead=False)
     messages = [SYSTEM, ChatMessage(MessageRole.USER, "Do you take new patients?")]
     await reply(model, messages)
     _, cached = await reply(model, messages)
@@ -165,3 +176,34 @@ async def test_forgetting_drops_every_kept_prompt() -> None:
     await model.forget()
     _, cached = await reply(model, messages)
     assert cached == 0
+
+
+async def test_after_a_reply_the_next_turn_evaluates_only_the_callers_words(
+    llm: LlamaCppLanguageModel,
+) -> None:
+    dialogue = [SYSTEM, ChatMessage(MessageRole.USER, "Hello, are you open on Monday?")]
+    first, _ = await reply(llm, dialogue)
+    await llm.wait_read_ahead()
+    dialogue.append(ChatMessage(MessageRole.ASSISTANT, first.strip()))
+    read_ahead = chatml(dialogue).removesuffix(llama.ASSISTANT_HEADER) + llama.USER_HEADER
+    ahead_tokens = len(llm.llama.tokenize(read_ahead.encode(), add_bos=False, special=True))
+    dialogue.append(ChatMessage(MessageRole.USER, "And how late?"))
+    _, reused = await reply(llm, dialogue)
+    assert reused >= ahead_tokens
+    assert prompt_tokens(llm, dialogue) - reused <= 12  # "And how late?" and the header
+
+
+async def test_a_reply_cut_short_is_not_read_ahead() -> None:
+    llm = LlamaCppLanguageModel(smollm2().llama)
+    stream = llm.stream(OPENING_HOURS)
+    async for event in stream:
+        if isinstance(event, TextDelta):
+            break
+    await stream.aclose()  # type: ignore[attr-defined]
+    await llm.wait_read_ahead()
+    header = tuple(llm.llama.tokenize(llama.USER_HEADER.encode(), False, True))
+    assert llm._saved, "the reply's own state is kept"
+    assert not any(key[-len(header) :] == header for key in llm._saved)
+    assert [e async for e in llm.stream(OPENING_HOURS)]
+    await llm.wait_read_ahead()
+    assert any(key[-len(header) :] == header for key in llm._saved), "a whole reply is"

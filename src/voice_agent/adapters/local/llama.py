@@ -14,6 +14,11 @@ Each reply goes through `EchoPenalty` (adapters/local/repetition.py): llama.cpp'
 penalties do not see the prompt, so without it the model copies its previous answer out of
 the history; it also bans a few phrases a receptionist never says (docs/answers.md).
 
+After a reply the model reads ahead, in its worker thread while the reply plays: the reply as
+the history will hold it and the opening of the caller's next message (`<|im_end|>` and the
+user header, about five tokens the next turn would otherwise evaluate after the caller's
+final transcript).
+
 Generation runs in the model's worker thread and streams tokens back to the event loop; closing
 the stream sets a flag the thread checks between tokens, so a barge-in stops the model within
 one token (about 7-25 ms), or once the foreground work it waits for ends (see `Foreground`).
@@ -117,10 +122,14 @@ def system_info() -> str:
     return bytes(llama_cpp.llama_print_system_info()).decode("utf-8", "replace")
 
 
+ASSISTANT_HEADER = "<|im_start|>assistant\n"
+USER_HEADER = "<|im_start|>user\n"
+
+
 def chatml(messages: Sequence[ChatMessage]) -> str:
     """The prompt in SmolLM2's chat template (ChatML), ending where the assistant speaks."""
     parts = [f"<|im_start|>{m.role.value}\n{m.content}{END_OF_MESSAGE}\n" for m in messages]
-    return "".join(parts) + "<|im_start|>assistant\n"
+    return "".join(parts) + ASSISTANT_HEADER
 
 
 class _Stop(Exception):
@@ -136,14 +145,21 @@ class LlamaCppLanguageModel:
         saved_states: int = 8,
         worker: ModelWorker | None = None,
         foreground: Foreground | None = None,
+        read_ahead: bool = True,
     ) -> None:
+        """`read_ahead`: evaluate the next turn's opening after each whole reply (see the
+        module docstring). Only one adapter may drive a `Llama` at a time: reading ahead
+        outlives the reply's stream, so a second adapter over the same model (tests) must
+        not read ahead, or must `wait_read_ahead` before the other one is used."""
         self._llama = llama
+        self._read_ahead_enabled = read_ahead
         self._foreground = foreground or Foreground()
         self._sampling = sampling or SamplingSettings()
         self._worker = worker or ModelWorker("llama")
         self._saved: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
         self._max_saved = saved_states
         self._banned: list[list[int]] | None = None
+        self._reading_ahead: set[asyncio.Future[None]] = set()
         self.cache_hits = 0
         """Prompt tokens served from a kept KV cache instead of being evaluated (a gauge of
         how warm the cache stays, read by the benchmark)."""
@@ -201,6 +217,7 @@ class LlamaCppLanguageModel:
             self._saved.clear()
             self._llama.reset()  # type: ignore[no-untyped-call]
 
+        await self.wait_read_ahead()
         await self._worker.run(drop)
 
     async def stream(
@@ -215,6 +232,8 @@ class LlamaCppLanguageModel:
             loop.call_soon_threadsafe(events.put_nowait, item)
 
         job = asyncio.ensure_future(self._worker.run(lambda: self._generate(messages, emit, stop)))
+        reply: list[str] = []
+        completed = False
         try:
             while True:
                 item = await events.get()
@@ -222,10 +241,35 @@ class LlamaCppLanguageModel:
                     break
                 if isinstance(item, BaseException):
                     raise item
+                if isinstance(item, TextDelta):
+                    reply.append(item.text)
+                completed = completed or isinstance(item, UsageReport)
                 yield item
         finally:
             stop.set()
             await asyncio.shield(asyncio.gather(job, return_exceptions=True))
+            if self._read_ahead_enabled and completed and (said := "".join(reply).strip()):
+                self._read_ahead(messages, said)
+
+    def _read_ahead(self, messages: Sequence[ChatMessage], reply: str) -> None:
+        """Queue, behind any generation, the evaluation of the next turn's prompt up to the
+        caller's words (see the module docstring). The stream has already ended: the reader
+        never waits for this. A reply the caller cut short is stored as heard, so the
+        engine's next prompt differs from it; the KV cache then keeps only what matches."""
+        ahead = [*messages, ChatMessage(MessageRole.ASSISTANT, reply)]
+        prompt = chatml(ahead).removesuffix(ASSISTANT_HEADER) + USER_HEADER
+        job = asyncio.ensure_future(self._worker.run(lambda: self._prefill_prompt(prompt)))
+        self._reading_ahead.add(job)
+        job.add_done_callback(self._read_ahead_done)
+
+    def _read_ahead_done(self, job: asyncio.Future[None]) -> None:
+        self._reading_ahead.discard(job)
+        if not job.cancelled() and (error := job.exception()) is not None:
+            log.warning("reading the next turn ahead failed: %s", error)
+
+    async def wait_read_ahead(self) -> None:
+        """Until the reading ahead queued so far is done (tests, benchmarks)."""
+        await asyncio.gather(*self._reading_ahead, return_exceptions=True)
 
     # -- worker thread ---------------------------------------------------------------
     def _generate(
@@ -327,11 +371,30 @@ class LlamaCppLanguageModel:
         self._llama.eval(tokens[self._llama.n_tokens :])
         self._remember()
 
+    def _prefill_prompt(self, prompt: str) -> None:
+        """Evaluate `prompt` (not a whole ChatML prompt: it may end anywhere) on the kept KV
+        state sharing most of it; skipped when it would not leave room to answer."""
+        tokens = self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        if len(tokens) > self._llama.n_ctx() - self._sampling.max_tokens:
+            return
+        self._restore_longest(tokens)
+        held = self._llama.input_ids[: self._llama.n_tokens].tolist()
+        self._llama.n_tokens = _common_prefix(held, tokens)
+        if self._llama.n_tokens < len(tokens):
+            self._llama.eval(tokens[self._llama.n_tokens :])
+            self._remember()
+
     def _prepare(self, messages: Sequence[ChatMessage]) -> list[int]:
         """Tokenize (dropping the oldest turns if the context window is exceeded) and restore
         the saved KV state sharing the longest prefix with the prompt when it beats what the
         cache holds now."""
         tokens = self._fit(list(messages))
+        self.cache_hits += min(self._restore_longest(tokens), len(tokens) - 1)
+        return tokens
+
+    def _restore_longest(self, tokens: list[int]) -> int:
+        """Restore the kept KV state sharing the longest prefix with `tokens` when it beats
+        what the context holds now; the length of the prefix held."""
         current = _common_prefix(self._llama._input_ids.tolist(), tokens)
         best_key, best = None, current
         for key in self._saved:
@@ -341,8 +404,7 @@ class LlamaCppLanguageModel:
         if best_key is not None:
             self._restore(best_key, self._saved[best_key])
             self._saved.move_to_end(best_key)
-        self.cache_hits += min(best, len(tokens) - 1)
-        return tokens
+        return best
 
     def _fit(self, messages: list[ChatMessage]) -> list[int]:
         room = self._llama.n_ctx() - self._sampling.max_tokens
