@@ -14,8 +14,11 @@ from livekit import api, rtc
 from bench.caller import Caller
 
 CALLER_RATE = 48_000
-MIC_QUEUE_MS = 40
-"""Audio the SDK may hold for the microphone: small, so a frame's send time is its capture."""
+MIC_QUEUE_MS = 10
+"""Audio the SDK may hold for the microphone: the least it takes (its `AudioSource` hands
+WebRTC 10 ms at a time), so a frame goes out as it is captured, as on the web phone's
+WebSocket. With 40 ms, frames bunched by a late wake-up stayed queued for the rest of the
+call: 20-50 ms more on the way in, on the LiveKit line only (`python -m bench livekit`)."""
 
 
 class LiveKitServers(Protocol):

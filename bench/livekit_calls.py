@@ -15,7 +15,10 @@ first audio cannot be measured; what is measured starts at the room or the dispa
   caller (end of its speech to the first loud agent frame it receives) on LiveKit vs the
   web phone (target: LiveKit adds <= 60 ms); the engine's own part of each turn (stored
   latency minus the providers' stages) on LiveKit vs in memory: the adapter's overhead per
-  turn on the agent's loop (target p95 <= 10 ms).
+  turn on the agent's loop (target p95 <= 10 ms). The LiveKit line's media path is split
+  into the way in (the caller's speech ended -> the engine received its last loud frame)
+  and the way out (the engine handed the reply's first loud audio to the line -> the
+  caller heard it).
 - concurrency: many callers at once through one worker, each talking for a few turns: the
   lateness of the agent's frames at the room's `AudioSource` against when they are due to
   be heard (target p99 <= 10 ms), the event loop's lag, and the CPU of the worker, of the
@@ -52,6 +55,7 @@ from bench.caller import LOUD_RMS, WAIT_S, Exchange, talk
 from bench.common import (
     conversation,
     engine_own_ms,
+    first_at_or_after,
     last_before,
     latency_summary,
     paired_extra,
@@ -126,7 +130,14 @@ class TimedTransport(LiveKitCallTransport):
         self.job_received_at = asyncio.get_running_loop().time()
         self.heard_loud: list[float] = []
         """When each loud frame of the caller's reached the engine."""
+        self.played_loud: list[float] = []
+        """When the engine handed each loud chunk of agent audio to the line."""
         TimedTransport.built.append(self)
+
+    async def play(self, chunk: AudioChunk) -> None:
+        if rms(chunk) > LOUD_RMS:
+            self.played_loud.append(asyncio.get_running_loop().time())
+        await super().play(chunk)
 
     def audio_frames(self) -> AsyncIterator[AudioChunk]:
         return self._noting_loud(super().audio_frames())
@@ -295,6 +306,17 @@ async def _in_memory_latencies(
     return latencies
 
 
+def outbound_ms(exchanges: Sequence[Exchange], agent_played_loud: Sequence[float]) -> list[float]:
+    """Per turn, the agent handed its reply's first loud audio to the line -> the caller
+    heard its first loud frame."""
+    delays: list[float] = []
+    for exchange in exchanges:
+        first = first_at_or_after(agent_played_loud, exchange.speech_ended_at)
+        if first is not None:
+            delays.append((exchange.reply_heard_at - first) * 1000)
+    return delays
+
+
 def inbound_ms(exchanges: Sequence[Exchange], agent_heard_loud: Sequence[float]) -> list[float]:
     """Per turn, the caller's speech ended -> the agent received its last loud frame."""
     delays: list[float] = []
@@ -325,6 +347,7 @@ async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
     scenario = bench_scenario()
     caller_ms: list[float] = []
     caller_to_agent_ms: list[float] = []
+    agent_to_caller_ms: list[float] = []
     async with running_worker(servers, scenario, max_calls=SEQUENTIAL_SLOTS) as worker:
         for n in range(calls):
             caller, created_at = await _call_in(worker, f"turns-{n}-{secrets.token_hex(3)}")
@@ -334,7 +357,9 @@ async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
                 await caller.leave()
             await worker.wait_ended(n + 1)
             caller_ms += [e.voice_to_voice_ms for e in exchanges]
-            caller_to_agent_ms += inbound_ms(exchanges, TimedTransport.built[-1].heard_loud)
+            transport = TimedTransport.built[-1]
+            caller_to_agent_ms += inbound_ms(exchanges, transport.heard_loud)
+            agent_to_caller_ms += outbound_ms(exchanges, transport.played_loud)
         livekit_e2e, livekit_own = e2e_and_own_ms(await worker.stored_latencies())
     config = worker_config(servers, 1).session_config()
     memory_e2e, memory_own = e2e_and_own_ms(await _in_memory_latencies(scenario, config, calls))
@@ -352,6 +377,7 @@ async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
         "adapter_overhead_per_turn": paired_extra(memory_own, livekit_own),
         "caller_side_extra_over_engine": paired_extra(livekit_e2e, caller_ms),
         "caller_speech_end_to_agent": latency_summary(caller_to_agent_ms),
+        "agent_reply_to_caller": latency_summary(agent_to_caller_ms),
     }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from voice_agent.adapters.audio.signal import rms
 from voice_agent.adapters.livekit.room import ParticipantKind, RoomListener, RoomParticipant
 from voice_agent.application.ports.transport import TransferFailed
-from voice_agent.domain.audio import AudioChunk
+from voice_agent.domain.audio import AudioChunk, samples_for
 
 _END = None
 
@@ -62,7 +62,13 @@ class AgentSide:
         self.captured.append((now, frame))
 
     def clear_queue(self) -> None:
+        """Like the SDK's `clear_queue`: all that is not played yet goes, the rest of the
+        frame playing included."""
         self.drop_unplayed()
+        if self.captured:
+            at, frame = self.captured[-1]
+            played = samples_for(asyncio.get_running_loop().time() - at, frame.sample_rate)
+            self.captured[-1] = (at, AudioChunk(frame.pcm[: played * 2], frame.sample_rate))
         self.clears += 1
 
     def drop_unplayed(self) -> None:

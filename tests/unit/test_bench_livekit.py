@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from bench.caller import Exchange
 from bench.common import (
     engine_own_ms,
     first_at_or_after,
@@ -14,6 +15,7 @@ from bench.common import (
     latency_summary,
     paired_extra,
 )
+from bench.livekit_calls import inbound_ms, outbound_ms
 
 from voice_agent.domain.turn import LatencyBreakdown
 
@@ -68,3 +70,12 @@ def test_the_engines_own_time_is_what_the_providers_did_not_take() -> None:
 
 def test_a_turn_without_a_stage_has_no_engine_time() -> None:
     assert engine_own_ms(LatencyBreakdown(eou_ms=350.0, e2e_ms=700.0)) is None
+
+
+def test_a_turn_splits_into_the_way_in_and_the_way_out() -> None:
+    """The way in ends at the last loud caller frame the engine received before the reply;
+    the way out starts at the first loud agent audio handed to the line after the speech."""
+    exchanges = [Exchange(speech_ended_at=1.0, reply_heard_at=2.0)]
+    assert inbound_ms(exchanges, [0.5, 1.06, 1.08, 2.5]) == pytest.approx([80.0])
+    assert outbound_ms(exchanges, [0.9, 1.9, 1.92]) == pytest.approx([100.0])
+    assert outbound_ms(exchanges, [0.9]) == []

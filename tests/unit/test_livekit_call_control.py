@@ -215,6 +215,39 @@ async def test_agent_audio_is_queued_in_the_room_ahead_of_real_time(
     assert {round(b - a, 6) for a, b in itertools.pairwise(plays_at)} == {0.02}
 
 
+async def test_a_reply_after_silence_is_heard_at_once_not_after_queued_silence(
+    answered: tuple[LiveKitCallTransport, ScriptedRoom],
+) -> None:
+    """Between replies the track carries silence, written into the room's queue: a reply's
+    first frame drops the silence still queued instead of being heard after it."""
+    transport, room = answered
+    loop = asyncio.get_running_loop()
+    for pause in (1.0, 1.005, 1.01, 1.015, 1.02, 1.025):
+        await asyncio.sleep(pause)
+        started = loop.time()
+        await transport.play(tone(0.1, 16000))
+        await transport.wait_played_out()
+        heard = [at for at, chunk in room.agent.captured if rms(chunk) and at >= started]
+        assert heard[0] == pytest.approx(started, abs=1e-6)
+        assert heard[-1] == pytest.approx(started + 0.08, abs=1e-6)
+
+
+async def test_silence_queued_behind_reply_audio_never_drops_the_reply(
+    answered: tuple[LiveKitCallTransport, ScriptedRoom],
+) -> None:
+    """A reply's audio arriving late (the queue ran dry while the room still plays what was
+    handed ahead, and silence went in behind it): nothing of the reply is dropped, and
+    the played-out position is what the caller heard."""
+    transport, room = answered
+    await transport.play(tone(0.2, 16000))
+    await asyncio.sleep(0.185)  # all handed ahead; silence queued behind the last frames
+    await transport.play(tone(0.2, 16000))
+    await transport.wait_played_out()
+    await asyncio.sleep(0.1)
+    assert room.agent.heard_seconds() == pytest.approx(0.4, abs=1e-6)
+    assert transport.played_seconds == pytest.approx(0.4, abs=1e-6)
+
+
 # -- transfer -----------------------------------------------------------------------------
 async def transfer_line(
     service: ScriptedSipService | None, room: ScriptedRoom, **options: object

@@ -84,3 +84,22 @@ async def test_a_lead_hands_frames_to_the_sink_ahead_of_when_they_are_heard() ->
     assert set(ahead[3:]) == {0.06}
     assert max(playout.stats.lateness_s) == pytest.approx(0.0, abs=1e-6)
     await playout.aclose()
+
+
+async def test_audio_resuming_within_the_lead_is_heard_after_what_the_sink_still_holds() -> None:
+    """A gap shorter than the lead (the producer was late, the sink still plays what was
+    handed ahead): the next frames are heard after those, so the played-out position and
+    the end of `wait_played_out` stay where the listener is."""
+    loop = asyncio.get_running_loop()
+    playout = PacedPlayout(16000, lambda frame: None, lead_s=0.06)
+    start = loop.time()
+    playout.play(tone(0.1, 16000))  # handed by 0.04, heard until 0.1
+    await asyncio.sleep(0.05)
+    playout.play(tone(0.1, 16000))  # heard from 0.1 to 0.2
+    await asyncio.sleep(0.04)
+    # the frames begun by now: 0.09 s of audio and the one playing
+    assert playout.played_seconds == pytest.approx(0.11, abs=0.001)
+    await playout.wait_played_out()
+    assert loop.time() - start == pytest.approx(0.18, abs=0.001)
+    assert playout.played_seconds == pytest.approx(0.2, abs=0.001)
+    await playout.aclose()

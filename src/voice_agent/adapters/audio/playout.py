@@ -4,6 +4,7 @@ engine and the wire, with barge-in clearing, a played-out position, and pacing s
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,9 @@ class PacedPlayout:
         self._sent_seconds = 0.0
         self._last_heard_at = 0.0
         """Loop time the last frame sent is due to be heard (from then it counts as played)."""
+        self._heard_until = -math.inf
+        """With a lead: loop time the sink has played all it was handed (it holds none after a
+        clear)."""
         self.stats = PlayoutStats()
 
     @property
@@ -93,6 +97,7 @@ class PacedPlayout:
         if self.lead_s:  # what was handed ahead is dropped from the sink's buffer
             self._sent_seconds = self.played_seconds
             self._last_heard_at = 0.0
+            self._heard_until = -math.inf
         self._frames.clear()
         self._partial = b""
         self._expect_more = False
@@ -141,7 +146,11 @@ class PacedPlayout:
             if not self._frames:
                 continue
             self._notify(True)
+            # With a lead the sink may still hold frames handed ahead before the queue ran
+            # dry: these are heard after them, not at once.
             heard_at = loop.time()
+            if self.lead_s:
+                heard_at = max(heard_at, self._heard_until)
             while self._frames:
                 self._send(self._frames.popleft(), heard_at, loop.time() - heard_at)
                 heard_at += self.frame_s
@@ -159,6 +168,7 @@ class PacedPlayout:
         self.stats.lateness_s.append(max(0.0, lateness))
         self._sent_seconds += self.frame_s
         self._last_heard_at = heard_at
+        self._heard_until = heard_at + self.frame_s
         self._sink(AudioChunk(frame, self.sample_rate))
 
     def _count_underrun(self) -> None:

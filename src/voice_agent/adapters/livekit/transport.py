@@ -9,8 +9,9 @@ audio is read from the moment its track is subscribed (no first words lost), res
 the SDK to `sample_rate`. Agent audio is paced by the same `PacedPlayout` as every line,
 `lead_s` ahead of real time into the `AudioSource` queue (which plays it in real time);
 between replies the track carries silence, because the SIP service hangs up a call whose
-media stops. DTMF arrives as the room's `sip_dtmf_received`; `send_dtmf` presses keys
-towards the phone side, one RFC 4733 event every `dtmf_interval_s`.
+media stops, and a reply's first frame drops the silence still queued (it is heard at
+once). DTMF arrives as the room's `sip_dtmf_received`; `send_dtmf` presses keys towards the
+phone side, one RFC 4733 event every `dtmf_interval_s`.
 
 The call ends for the caller when the caller leaves, the room closes, or the caller's
 `sip.callStatus` becomes `hangup` (the SIP leg is gone before the participant is). `hang_up`
@@ -63,6 +64,9 @@ AGENT_LEAD_S = 0.06
 """Agent audio is handed to the room's `AudioSource` this far ahead of real time (its
 queue, `room.SOURCE_QUEUE_MS`, plays it out in real time): an event-loop stall shorter than
 this leaves no gap at the caller."""
+SOURCE_TICK_S = 0.01
+"""The `AudioSource` hands its queue to WebRTC 10 ms at a time: idle silence is dropped
+before a reply only once the agent's earlier audio is out of the queue by this margin."""
 
 
 class LiveKitCallTransport:
@@ -93,6 +97,10 @@ class LiveKitCallTransport:
         self._playout = PacedPlayout(
             sample_rate, self._outgoing.put_nowait, frame_s=frame_s, lead_s=lead_s
         )
+        self._queued_until = 0.0
+        """Loop time the room's queue will have played all it was given (real time)."""
+        self._agent_queued_until = 0.0
+        """... and all the agent audio in it (what follows is idle silence)."""
         self._audio: EventChannel[AudioChunk] = EventChannel(max_items=500)
         self._events: EventChannel[TransportEvent] = EventChannel()
         self._present: dict[str, RoomParticipant] = {}
@@ -175,6 +183,7 @@ class LiveKitCallTransport:
         while not self._outgoing.empty():
             self._outgoing.get_nowait()
         self._room.clear_queue()
+        self._queued_until = self._agent_queued_until = asyncio.get_running_loop().time()
 
     async def wait_played_out(self) -> None:
         await self._playout.wait_played_out()
@@ -309,7 +318,9 @@ class LiveKitCallTransport:
             self._end("caller")
 
     async def _write(self) -> None:
-        """Agent frames as the playout paces them, silence when it has none.
+        """Agent frames as the playout paces them, silence when it has none. A reply's
+        first frame drops the idle silence still queued in the room (up to a frame: 10 ms
+        on average off the caller's voice-to-voice), never agent audio.
 
         Idle silence goes out at about 2/3 of real time (a frame after each 30 ms without
         agent audio). Writing it on a real-time deadline instead was tried and measured:
@@ -317,12 +328,22 @@ class LiveKitCallTransport:
         the event-loop lag p99 from 12 to 330 ms (`python -m bench livekit --part
         concurrency`), so it waits for a check on a real SIP leg."""
         silence = AudioChunk.silence(self._frame_s, self._rate)
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 chunk = await asyncio.wait_for(self._outgoing.get(), self._frame_s * 1.5)
             except TimeoutError:
-                chunk = silence
+                await self._room.capture(silence)
+                self._queued_until = max(loop.time(), self._queued_until) + silence.duration
+                continue
+            now = loop.time()
+            if self._agent_queued_until + SOURCE_TICK_S <= now < self._queued_until:
+                # Only idle silence is queued: the reply is heard at once, not after it.
+                self._room.clear_queue()
+                self._queued_until = now
             await self._room.capture(chunk)
+            self._queued_until = max(now, self._queued_until) + chunk.duration
+            self._agent_queued_until = self._queued_until
 
     def _end(self, by: str) -> None:
         if self._ended.is_set():
