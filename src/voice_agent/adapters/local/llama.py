@@ -202,7 +202,7 @@ class LlamaCppLanguageModel:
     async def warm(self, system_prompt: str) -> None:
         """Evaluate the system prompt now, so the first caller turn reuses it from the cache."""
         system = [ChatMessage(MessageRole.SYSTEM, system_prompt)]
-        await self._worker.run(lambda: self._prefill(system))
+        await self._worker.run(lambda: self._prefill_prompt(chatml(system)))
 
     @property
     def llama(self) -> Llama:
@@ -365,11 +365,6 @@ class LlamaCppLanguageModel:
             if count >= s.max_sentences or len(reply[:stop].split()) >= s.enough_words:
                 return stop
         return None
-
-    def _prefill(self, messages: Sequence[ChatMessage]) -> None:
-        tokens = self._prepare(messages)
-        self._llama.eval(tokens[self._llama.n_tokens :])
-        self._remember()
 
     def _prefill_prompt(self, prompt: str) -> None:
         """Evaluate `prompt` (not a whole ChatML prompt: it may end anywhere) on the kept KV

@@ -32,6 +32,8 @@ Progress = Callable[[str], None]
 T = TypeVar("T")
 FIRST_CLAUSE = 3
 """Characters before a comma may end the first phrase of a reply ("Yes," / "Sure,"; see `tune`)."""
+EARLIER_FIRST_CLAUSE = 12
+"""The comma rule before the early first phrase (`tune(early_first_phrase=False)`)."""
 FIRST_BREAK_WORDS = 3
 """Words before a conjunction or preposition may end the first phrase (see `tune`)."""
 
@@ -93,7 +95,7 @@ class LocalModels:
         `early_first_phrase=False`: only at a comma after 12 characters (the rule before)."""
         rules = dataclasses.replace(
             config.phrases,
-            first_clause_chars=FIRST_CLAUSE if early_first_phrase else 12,
+            first_clause_chars=FIRST_CLAUSE if early_first_phrase else EARLIER_FIRST_CLAUSE,
             first_break_words=FIRST_BREAK_WORDS if early_first_phrase else None,
         )
         return dataclasses.replace(config, phrases=rules)
