@@ -11,11 +11,18 @@ round, configurations alternated so the machine's drift hits them alike:
 - `whole-sentence`: the short window and the foreground (`adapters/local/foreground.py`), a
   reply's first phrase cut only at a comma after 12 characters (`LocalModels.tune`);
 - `shipped`: as `whole-sentence`, the first phrase also cut at its first comma or before a
-  conjunction or preposition after three words.
+  conjunction or preposition after three words;
+- `blas-pool`: as `shipped`, but numpy's BLAS on its own thread pool (two threads here), as
+  before `entrypoints/bootstrap/blas.py` limited it to one;
+- `vad-250`: as `shipped`, with Silero reporting the end of the voice after 0.25 s of
+  silence instead of 0.3 s (the engine's 0.35 s minimum wait before taking a turn stays).
 
 `before` and `window` cut the first phrase as `shipped` does. Besides voice to voice, each
 configuration reports the longest pause inside each reply (Piper's own pauses at commas
-included): an early first phrase must not leave the caller waiting in mid-sentence.
+included): an early first phrase must not leave the caller waiting in mid-sentence; and
+how many questions were not stored as one caller turn each (`split`: a pause inside a
+question ended an utterance and the agent answered before the rest) and how many replies
+were interrupted (`cut`).
 
 Voice to voice and its stages as the engine measures them (`LatencyBreakdown`). First, the
 contention the foreground removes: Piper rendering four first phrases alone, beside
@@ -37,18 +44,33 @@ import threading
 import time
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from bench.common import percentile
 from bench.local_stack import QUESTIONS, CallResult, caller_speech, one_call
 from voice_agent.adapters.local.llama import FOREGROUND_WAIT_S
+from voice_agent.adapters.local.silero import SileroSettings, SileroVoiceActivityDetector
 from voice_agent.adapters.local.whisper import DEFAULT_WINDOW_S, FULL_WINDOW_S, WhisperSpeechToText
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.entrypoints.bootstrap.local_stack import LocalModels
 
-CONFIGS = {  # Whisper's window, the foreground, the early first phrase
-    "before": (FULL_WINDOW_S, False, True),
-    "window": (DEFAULT_WINDOW_S, False, True),
-    "whole-sentence": (DEFAULT_WINDOW_S, True, False),
-    "shipped": (DEFAULT_WINDOW_S, True, True),
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Config:
+    window_s: int = DEFAULT_WINDOW_S
+    foreground: bool = True
+    early_first_phrase: bool = True
+    blas_threads: int = 1
+    vad_silence_s: float = SileroSettings().min_silence_s
+
+
+CONFIGS = {
+    "before": Config(window_s=FULL_WINDOW_S, foreground=False),
+    "window": Config(foreground=False),
+    "whole-sentence": Config(early_first_phrase=False),
+    "shipped": Config(),
+    "blas-pool": Config(blas_threads=2),
+    "vad-250": Config(vad_silence_s=0.25),
 }
 DEFAULT_CONFIGS = "whole-sentence,shipped"
 STAGES = ("e2e", "eou", "llm_ttft", "tts_ttfb")
@@ -123,6 +145,8 @@ def row(results: list[CallResult]) -> dict[str, Any]:
     pauses = [pause for result in results for pause in result.reply_pauses_ms]
     out["reply_pause"] = {"n": len(pauses), "p50": round(percentile(pauses, 50))}
     out["reply_pause"] |= {"p95": round(percentile(pauses, 95)), "max": round(max(pauses))}
+    out["split"] = sum(result.split_questions for result in results)
+    out["cut"] = sum(result.interrupted_replies for result in results)
     return out
 
 
@@ -141,17 +165,20 @@ def main(args: list[str] | None = None) -> int:
     models = LocalModels.load(progress=lambda line: None)
     contention = piper_contention(models)
     speech = caller_speech(models, QUESTIONS[: options.questions])
-    stts = {
-        window: WhisperSpeechToText(models.stt.model, window_s=window, foreground=models.foreground)
-        for window in {CONFIGS[name][0] for name in names}
-    }
     collected: dict[str, list[CallResult]] = {name: [] for name in names}
     for _ in range(options.rounds):
         for name in names:
-            window, foreground, early = CONFIGS[name]
-            models.foreground.enabled = foreground
-            variant = dataclasses.replace(models, stt=stts[window], early_first_phrase=early)
-            collected[name].append(asyncio.run(fresh_call(variant, speech)))
+            config = CONFIGS[name]
+            models.foreground.enabled = config.foreground
+            vad = SileroVoiceActivityDetector(SileroSettings(min_silence_s=config.vad_silence_s))
+            stt = WhisperSpeechToText(
+                models.stt.model, window_s=config.window_s, foreground=models.foreground, vad=vad
+            )
+            variant = dataclasses.replace(
+                models, stt=stt, vad=vad, early_first_phrase=config.early_first_phrase
+            )
+            with threadpool_limits(limits=config.blas_threads, user_api="blas"):
+                collected[name].append(asyncio.run(fresh_call(variant, speech)))
     result: dict[str, Any] = {name: row(results) for name, results in collected.items()}
     if options.json:
         print(json.dumps({"piper_ms": contention, "calls": result}))
@@ -163,15 +190,16 @@ def main(args: list[str] | None = None) -> int:
     )
     print(
         "| configuration | turns | v2v p50 | v2v p95 | eou p50 | llm_ttft p50 | tts_ttfb p50 "
-        "| longest pause in a reply p50 / p95 / max |"
+        "| longest pause in a reply p50 / p95 / max | split | cut |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
     for name, figures in result.items():
         pause = figures["reply_pause"]
         print(
             f"| {name} | {figures['e2e']['n']} | {figures['e2e']['p50']} | {figures['e2e']['p95']} "
             f"| {figures['eou']['p50']} | {figures['llm_ttft']['p50']} "
-            f"| {figures['tts_ttfb']['p50']} | {pause['p50']} / {pause['p95']} / {pause['max']} |"
+            f"| {figures['tts_ttfb']['p50']} | {pause['p50']} / {pause['p95']} / {pause['max']} "
+            f"| {figures['split']} | {figures['cut']} |"
         )
     return 0
 

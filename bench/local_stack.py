@@ -68,6 +68,11 @@ class CallResult:
     reply_pauses_ms: list[float] = field(default_factory=list)
     """Per reply, its longest pause between its first and last sounds (Piper's own pauses
     at punctuation included); only when `one_call(keep_audio=True)`."""
+    split_questions: int = 0
+    """Caller turns stored less the questions asked (above zero: an utterance ended inside
+    a question and the agent answered its first part)."""
+    interrupted_replies: int = 0
+    """Agent turns stored as interrupted (the caller went on while the agent spoke)."""
 
 
 def reply_pauses_ms(track: AudioChunk) -> list[float]:
@@ -117,7 +122,9 @@ async def one_call(
     ]
     wall_s = time.perf_counter() - started
     pauses = reply_pauses_ms(transport.agent_audio()) if keep_audio else []
-    return CallResult(answers, wall_s, pauses)
+    caller_turns = sum(t.role is Role.CALLER for t in call.turns)
+    interrupted = sum(t.role is Role.AGENT and t.interrupted for t in call.turns)
+    return CallResult(answers, wall_s, pauses, caller_turns - len(utterances), interrupted)
 
 
 def stage_table(latencies: list[LatencyBreakdown]) -> list[str]:

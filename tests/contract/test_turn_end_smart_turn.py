@@ -8,12 +8,18 @@ from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from bench.turns import main as bench_turns
 
 from tests.contract.local_models import spoken
 from voice_agent.adapters.audio.signal import resample
-from voice_agent.adapters.local.smart_turn import SmartTurnDetector
+from voice_agent.adapters.local.smart_turn import (
+    SAMPLE_RATE,
+    SmartTurnDetector,
+    padded_window,
+    window_features,
+)
 from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.adapters.turn_end.combined import CombinedTurnEndDetector
 from voice_agent.adapters.turn_end.text import TextTurnEndDetector
@@ -157,3 +163,17 @@ def test_the_float_softmax_edit_keeps_the_shipped_models_verdicts() -> None:
         assert (before > 0.5, after > 0.5) == (finished, finished)
         assert after == pytest.approx(before, abs=0.15)
         assert after != before
+
+
+@pytest.mark.parametrize("seconds", [0.1, 0.75, 2.3, 7.9, 8.0, 12.5])
+def test_features_computed_on_the_speech_end_equal_the_whole_windows(seconds: float) -> None:
+    """`window_features` skips the padding of a short turn; the model must see the features
+    faster-whisper's extractor gives for the whole padded 8 s window."""
+    extractor = _smart_turn()._features
+    rng = np.random.default_rng(int(seconds * 10))
+    speech = (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 0.2).astype(np.float32)
+    whole = extractor(padded_window(speech), padding=0)[:, :800]
+    features = window_features(extractor, speech)
+    assert features.shape == (80, 800)
+    assert features.dtype == np.float32
+    assert np.allclose(features, whole, rtol=0, atol=1e-6)

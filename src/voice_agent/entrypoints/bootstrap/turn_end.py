@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from voice_agent.adapters.local.smart_turn import SmartTurnDetector, smart_turn_path
 from voice_agent.adapters.turn_end.combined import CombinedTurnEndDetector
 from voice_agent.adapters.turn_end.text import TextTurnEndDetector
 from voice_agent.application.ports.turn_end import TurnEndDetector
+from voice_agent.entrypoints.bootstrap.blas import single_threaded_numpy_blas
 from voice_agent.entrypoints.bootstrap.settings import EndOfTurnName, Settings, StackName
 from voice_agent.entrypoints.bootstrap.stack import StackChoice, choose_stack
 
@@ -27,9 +29,9 @@ def turn_end_detector(settings: Settings, stack: StackChoice | None = None) -> T
         case EndOfTurnName.TEXT:
             return TextTurnEndDetector()
         case EndOfTurnName.MODEL:
-            return SmartTurnDetector.load()
+            return _smart_turn(None)
         case EndOfTurnName.COMBINED:
-            return CombinedTurnEndDetector(SmartTurnDetector.load())
+            return CombinedTurnEndDetector(_smart_turn(None))
 
 
 def _automatic(stack: StackChoice) -> TurnEndDetector:
@@ -40,4 +42,9 @@ def _automatic(stack: StackChoice) -> TurnEndDetector:
     except FileNotFoundError as missing:
         log.info("end of turn by the text rules alone: %s", missing)
         return TextTurnEndDetector()
-    return CombinedTurnEndDetector(SmartTurnDetector.load(model))
+    return CombinedTurnEndDetector(_smart_turn(model))
+
+
+def _smart_turn(model: Path | None) -> SmartTurnDetector:
+    single_threaded_numpy_blas()  # its features are a numpy product, see the function
+    return SmartTurnDetector.load(model)
