@@ -14,8 +14,9 @@ round, configurations alternated so the machine's drift hits them alike:
   conjunction or preposition after three words;
 - `blas-pool`: as `shipped`, but numpy's BLAS on its own thread pool (two threads here), as
   before `entrypoints/bootstrap/blas.py` limited it to one;
-- `vad-250`: as `shipped`, with Silero reporting the end of the voice after 0.25 s of
-  silence instead of 0.3 s (the engine's 0.35 s minimum wait before taking a turn stays).
+- `vad-300`: as `shipped`, with Silero reporting the end of the voice after 0.3 s of
+  silence (`SileroSettings.min_silence_s` before; now 0.25 s, the end-of-turn detector
+  still hearing 0.3 s, and the engine's 0.35 s minimum wait before a turn is taken stays).
 
 `before` and `window` cut the first phrase as `shipped` does. Besides voice to voice, each
 configuration reports the longest pause inside each reply (Piper's own pauses at commas
@@ -70,7 +71,7 @@ CONFIGS = {
     "whole-sentence": Config(early_first_phrase=False),
     "shipped": Config(),
     "blas-pool": Config(blas_threads=2),
-    "vad-250": Config(vad_silence_s=0.25),
+    "vad-300": Config(vad_silence_s=0.3),
 }
 DEFAULT_CONFIGS = "whole-sentence,shipped"
 STAGES = ("e2e", "eou", "llm_ttft", "tts_ttfb")

@@ -9,9 +9,9 @@ were not tuned on). The detector is the one the engine would use with the curren
 (`ENGINE__END_OF_TURN`; by default `auto`, the local stack's choice) unless `--detector`
 names another. Detectors that need audio hear
 each case's words voiced by Piper through a phone band (8 kHz and back to 16 kHz), as the
-engine keeps them when the voice detector reports the end of the voice: the speech, then
-its 0.3 s of silence (`SileroSettings.min_silence_s`); only the detector's own time counts
-as decision time. It prints the false-wait rate (finished turns judged unfinished: the
+engine gives them: the speech, then as much silence as the detector asks to hear
+(`TurnEndDetector.trailing_silence_s`, 0.3 s for Smart Turn); only the detector's own time
+counts as decision time. It prints the false-wait rate (finished turns judged unfinished: the
 caller waits the long delay), the cut-off rate (unfinished turns judged finished: the
 agent answers half a sentence) and the time per decision, for the whole set and each part;
 with `--json` one object for the chosen part (default: all):
@@ -36,8 +36,6 @@ from voice_agent.entrypoints.bootstrap.settings import EndOfTurnName, Settings
 DEFAULT_CASES = Path(__file__).parent / "data" / "turns.tsv"
 LABELS = {"finished": True, "unfinished": False}
 PARTS = ("all", "dev", "held-out")
-VAD_SILENCE_S = 0.3
-"""The silence after which the local voice detector reports that the caller stopped."""
 
 
 class CasesError(ValueError):
@@ -89,7 +87,7 @@ def parse_cases(source: str, name: str = "cases") -> list[Case]:
 
 async def evaluate(cases: list[Case], detector: Any) -> list[Outcome]:
     outcomes = []
-    voice = _phone_voice() if detector.needs_audio else None
+    voice = _phone_voice(detector.trailing_silence_s) if detector.needs_audio else None
     for case in cases:
         audio = voice(case.text) if voice is not None else None
         started = time.perf_counter()
@@ -99,7 +97,7 @@ async def evaluate(cases: list[Case], detector: Any) -> list[Outcome]:
     return outcomes
 
 
-def _phone_voice() -> Callable[[str], Any]:
+def _phone_voice(silence_s: float) -> Callable[[str], Any]:
     """Renders text as a caller on the phone would sound: Piper, band-limited to 8 kHz."""
     from voice_agent.adapters.audio.signal import resample, trim_silence
     from voice_agent.adapters.local.piper import PiperTextToSpeech
@@ -109,7 +107,7 @@ def _phone_voice() -> Callable[[str], Any]:
 
     def voice(text: str) -> Any:
         phone = resample(piper.render_blocking(text), 8000)
-        return trim_silence(resample(phone, 16000)) + AudioChunk.silence(VAD_SILENCE_S, 16000)
+        return trim_silence(resample(phone, 16000)) + AudioChunk.silence(silence_s, 16000)
 
     return voice
 

@@ -15,6 +15,7 @@ class ScriptedModel:
     """Answers a fixed probability of "complete" and counts the questions."""
 
     needs_audio = True
+    trailing_silence_s = 0.3
 
     def __init__(self, probability: float) -> None:
         self.probability = probability

@@ -17,6 +17,7 @@ from voice_agent.domain.audio import AudioChunk
 
 class BrokenDetector:
     needs_audio = False
+    trailing_silence_s = 0.0
 
     async def assess(self, text: str, audio: AudioChunk | None) -> TurnEndVerdict:
         raise RuntimeError("model file missing")
@@ -24,6 +25,7 @@ class BrokenDetector:
 
 class AlwaysUnfinished:
     needs_audio = False
+    trailing_silence_s = 0.0
 
     async def assess(self, text: str, audio: AudioChunk | None) -> TurnEndVerdict:
         return TurnEndVerdict(False, 0.0, "stub")
@@ -81,6 +83,7 @@ class HearsAudio:
     """Finished when it hears audio; remembers what it heard."""
 
     needs_audio = True
+    trailing_silence_s = 0.0
 
     def __init__(self) -> None:
         self.heard: list[AudioChunk | None] = []

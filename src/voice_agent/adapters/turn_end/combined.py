@@ -40,6 +40,11 @@ class CombinedTurnEndDetector:
     def needs_audio(self) -> bool:
         return True
 
+    @property
+    def trailing_silence_s(self) -> float:
+        """The model's: the threshold was chosen on turns ending in that much silence."""
+        return self._model.trailing_silence_s
+
     async def assess(self, text: str, audio: AudioChunk | None) -> TurnEndVerdict:
         """Without audio (not kept by the engine) the text rules decide alone."""
         if looks_unfinished(text):

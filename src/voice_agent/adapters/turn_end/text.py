@@ -16,6 +16,10 @@ class TextTurnEndDetector:
     def needs_audio(self) -> bool:
         return False
 
+    @property
+    def trailing_silence_s(self) -> float:
+        return 0.0
+
     async def assess(self, text: str, audio: AudioChunk | None) -> TurnEndVerdict:
         finished = not looks_unfinished(text)
         return TurnEndVerdict(finished, 0.9 if finished else 0.1, self.name)

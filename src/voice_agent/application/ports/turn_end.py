@@ -30,6 +30,14 @@ class TurnEndDetector(Protocol):
         """Whether `assess` uses `audio` (so the engine keeps the caller's last seconds)."""
         ...
 
+    @property
+    def trailing_silence_s(self) -> float:
+        """The caller's silence after the voice that `audio` must hold: the engine asks no
+        sooner (0.0 when the detector needs no audio). An audio model judges the pause
+        itself, and is tuned on pauses of one length; the voice detector may report the end
+        of the voice sooner, to start the reply early."""
+        ...
+
     async def assess(self, text: str, audio: AudioChunk | None) -> TurnEndVerdict:
         """Judge the caller's turn so far: `text` as the recognizer punctuated it, `audio`
         the caller's last seconds of speech (up to 8 s, 16 kHz mono, ending where the voice

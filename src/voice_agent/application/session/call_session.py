@@ -155,7 +155,13 @@ class CallSession:
             self._inputs,
             keep_recent_audio=ports.turn_end is not None and ports.turn_end.needs_audio,
         )
-        self._judge = TurnJudge(ports.turn_end, self._inputs, audio=self._line.recent_audio)
+        self._judge = TurnJudge(
+            ports.turn_end,
+            self._inputs,
+            audio=self._line.recent_audio,
+            silence=self._line.silent_for,
+            sleep=self._clock.sleep,
+        )
         self._turns = TurnDetector(
             config,
             self._clock,

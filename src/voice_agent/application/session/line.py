@@ -50,6 +50,7 @@ class CallerLine:
         self._tasks: list[asyncio.Task[None]] = []
         self._stt_task: asyncio.Task[None] | None = None
         self.voice_active = False
+        self._voice_ended_at: float | None = None
         self._keep_recent = keep_recent_audio
         self._recent: deque[AudioChunk] = deque()
         self._recent_bytes = 0
@@ -59,6 +60,13 @@ class CallerLine:
         if not self._recent:
             return None
         return AudioChunk(b"".join(c.pcm for c in self._recent), self._recent[0].sample_rate)
+
+    def silent_for(self) -> float:
+        """Seconds since the caller's voice ended, as the voice detector placed the end;
+        0.0 while the caller speaks or before they first spoke."""
+        if self.voice_active or self._voice_ended_at is None:
+            return 0.0
+        return max(0.0, self._clock.now() - self._voice_ended_at)
 
     def _keep(self, frame: AudioChunk) -> None:
         self._recent.append(frame)
@@ -108,7 +116,8 @@ class CallerLine:
                     self._inputs.put_nowait(VoiceStartedAt(now - event.ago))
                 else:
                     self.voice_active = False
-                    self._inputs.put_nowait(VoiceEndedAt(now - event.ago))
+                    self._voice_ended_at = now - event.ago
+                    self._inputs.put_nowait(VoiceEndedAt(self._voice_ended_at))
             session = self._session
             if session is None:
                 continue  # the recognizer is being reopened; voice detection goes on

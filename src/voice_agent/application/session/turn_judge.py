@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from voice_agent.application.ports.turn_end import TurnEndDetector
 from voice_agent.application.session.inputs import Input, TurnJudged
@@ -28,11 +28,21 @@ class TurnJudge:
         detector: TurnEndDetector | None,
         inputs: asyncio.Queue[Input],
         audio: Callable[[], AudioChunk | None] | None = None,
+        *,
+        silence: Callable[[], float] = lambda: float("inf"),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """`audio`: the caller's last seconds when asked (`CallerLine.recent_audio`), for a
-        detector that `needs_audio`; without it such a detector is asked with None."""
+        detector that `needs_audio`; without it such a detector is asked with None.
+        `silence`: how long the caller has been silent (`CallerLine.silent_for`); such a
+        detector is asked once it reaches the detector's `trailing_silence_s`, with `sleep`
+        (the session clock's) waiting out the rest. The reply may start before: the voice
+        detector can report the end sooner, and the verdict lands before the shortest
+        end-of-turn delay would let the turn be taken."""
         self._detector = detector
         self._audio = audio
+        self._silence = silence
+        self._sleep = sleep
         self._inputs = inputs
         self._verdict: tuple[str, bool] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -49,10 +59,7 @@ class TurnJudge:
         if self._asked != text:
             self._cancel()
             self._asked = text
-            audio = self._audio() if self._audio and self._detector.needs_audio else None
-            self._task = asyncio.create_task(
-                self._ask(self._detector, text, audio), name="turn-end"
-            )
+            self._task = asyncio.create_task(self._ask(self._detector, text), name="turn-end")
         return None
 
     def record(self, judged: TurnJudged) -> bool:
@@ -81,7 +88,12 @@ class TurnJudge:
         self._task = None
         self._asked = None
 
-    async def _ask(self, detector: TurnEndDetector, text: str, audio: AudioChunk | None) -> None:
+    async def _ask(self, detector: TurnEndDetector, text: str) -> None:
+        audio = None
+        if self._audio is not None and detector.needs_audio:
+            if (wait := detector.trailing_silence_s - self._silence()) > 0:
+                await self._sleep(wait)
+            audio = self._audio()
         try:
             finished = (await detector.assess(text, audio)).finished
         except Exception:
