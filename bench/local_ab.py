@@ -16,7 +16,8 @@ round, configurations alternated so the machine's drift hits them alike:
   before `entrypoints/bootstrap/blas.py` limited it to one;
 - `vad-300`: as `shipped`, with Silero reporting the end of the voice after 0.3 s of
   silence (`SileroSettings.min_silence_s` before; now 0.25 s, the end-of-turn detector
-  still hearing 0.3 s, and the engine's 0.35 s minimum wait before a turn is taken stays).
+  still hearing 0.3 s, and the engine's 0.35 s minimum wait before a turn is taken stays);
+- `vad-200`: as `shipped`, the end of the voice after 0.2 s of silence.
 
 `before` and `window` cut the first phrase as `shipped` does. Besides voice to voice, each
 configuration reports the longest pause inside each reply (Piper's own pauses at commas
@@ -72,6 +73,7 @@ CONFIGS = {
     "shipped": Config(),
     "blas-pool": Config(blas_threads=2),
     "vad-300": Config(vad_silence_s=0.3),
+    "vad-200": Config(vad_silence_s=0.2),
 }
 DEFAULT_CONFIGS = "whole-sentence,shipped"
 STAGES = ("e2e", "eou", "llm_ttft", "tts_ttfb")
