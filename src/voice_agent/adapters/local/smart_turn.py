@@ -33,11 +33,11 @@ SAMPLE_RATE = 16000
 WINDOW_S = 8
 """The model hears the last 8 s of the turn; shorter audio is zero-padded at the start."""
 MIN_SPEECH_S = 0.1
+"""Below this there is nothing to judge (a click, a breath): the detector refuses."""
 TRAILING_SILENCE_S = 0.3
 """The pause it is asked to judge. The combined detector's threshold and every figure in
 docs/performance.md were measured on turns ending in 0.3 s of silence; with 0.25 s the
 model misses more (held-out cut-offs 7.5 -> 10 %), so the engine waits for 0.3 s of it."""
-"""Below this there is nothing to judge (a click, a breath): the detector refuses."""
 
 
 def smart_turn_path() -> Path:
