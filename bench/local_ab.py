@@ -18,6 +18,9 @@ round, configurations alternated so the machine's drift hits them alike:
   silence (`SileroSettings.min_silence_s` before; now 0.25 s, the end-of-turn detector
   still hearing 0.3 s, and the engine's 0.35 s minimum wait before a turn is taken stays);
 - `vad-200`: as `shipped`, the end of the voice after 0.2 s of silence.
+- `final-only`: as `shipped`, but Whisper's guess at a pause is not published as an interim
+  (`WhisperSpeechToText.publish_guesses`): the reply starts on the final transcript only,
+  once the voice detector has confirmed the end.
 
 `before` and `window` cut the first phrase as `shipped` does. Besides voice to voice, each
 configuration reports the longest pause inside each reply (Piper's own pauses at commas
@@ -64,6 +67,7 @@ class Config:
     early_first_phrase: bool = True
     blas_threads: int = 1
     vad_silence_s: float = SileroSettings().min_silence_s
+    publish_guesses: bool = True
 
 
 CONFIGS = {
@@ -74,6 +78,7 @@ CONFIGS = {
     "blas-pool": Config(blas_threads=2),
     "vad-300": Config(vad_silence_s=0.3),
     "vad-200": Config(vad_silence_s=0.2),
+    "final-only": Config(publish_guesses=False),
 }
 DEFAULT_CONFIGS = "whole-sentence,shipped"
 STAGES = ("e2e", "eou", "llm_ttft", "tts_ttfb")
@@ -175,7 +180,11 @@ def main(args: list[str] | None = None) -> int:
             models.foreground.enabled = config.foreground
             vad = SileroVoiceActivityDetector(SileroSettings(min_silence_s=config.vad_silence_s))
             stt = WhisperSpeechToText(
-                models.stt.model, window_s=config.window_s, foreground=models.foreground, vad=vad
+                models.stt.model,
+                window_s=config.window_s,
+                foreground=models.foreground,
+                vad=vad,
+                publish_guesses=config.publish_guesses,
             )
             variant = dataclasses.replace(
                 models, stt=stt, vad=vad, early_first_phrase=config.early_first_phrase

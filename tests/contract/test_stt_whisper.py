@@ -1,3 +1,4 @@
+import asyncio
 from functools import cache
 
 import numpy as np
@@ -13,7 +14,7 @@ from voice_agent.adapters.local.whisper import (
     WhisperSpeechToText,
     ends_repeating,
 )
-from voice_agent.application.ports.stt import FinalTranscript, UtteranceEnded
+from voice_agent.application.ports.stt import FinalTranscript, InterimTranscript, UtteranceEnded
 from voice_agent.domain.audio import AudioChunk
 
 pytestmark = pytest.mark.slow
@@ -77,6 +78,60 @@ async def test_a_breath_mid_sentence_drops_the_early_guess(stt: WhisperSpeechToT
     assert "would like" in finals[0].lower(), "the words before the breath are kept"
     assert "tuesday" in finals[0].lower(), "and so are the words after it"
     assert session.guesses_dropped >= 1
+
+
+async def _push(session: WhisperSession, audio: AudioChunk) -> None:
+    for piece in audio.split(0.02):
+        await session.push_audio(piece)
+
+
+async def _next_transcript(session: WhisperSession) -> InterimTranscript | FinalTranscript:
+    async def first() -> InterimTranscript | FinalTranscript:
+        async for event in session.events():
+            if isinstance(event, InterimTranscript | FinalTranscript):
+                return event
+        raise AssertionError("the session closed without a transcript")
+
+    return await asyncio.wait_for(first(), timeout=30)
+
+
+# Less than the voice detector's silence rule (0.25 s): the voice has not ended yet.
+SHORT_PAUSE = AudioChunk.silence(0.15, 16000)
+
+
+async def test_the_words_at_a_pause_come_as_an_interim_before_the_end_is_confirmed(
+    stt: WhisperSpeechToText,
+) -> None:
+    session = await stt.open_session()
+    await _push(session, spoken("Are you open on Saturday?") + SHORT_PAUSE)
+    guess = await _next_transcript(session)
+    assert isinstance(guess, InterimTranscript)
+    assert guess.at_pause
+    assert "saturday" in guess.text.lower()
+    await _push(session, AudioChunk.silence(1.0, 16000))
+    final = await _next_transcript(session)
+    assert isinstance(final, FinalTranscript)
+    assert final.text == guess.text, "the final says what the guess said"
+    await session.close()
+
+
+async def test_words_at_a_pause_the_caller_talks_over_are_withdrawn(
+    stt: WhisperSpeechToText,
+) -> None:
+    session = await stt.open_session()
+    await _push(session, spoken("I would like to book") + SHORT_PAUSE)
+    guess = await _next_transcript(session)
+    assert isinstance(guess, InterimTranscript)
+    assert guess.at_pause
+    await _push(session, spoken("a cleaning on Tuesday."))
+    withdrawn = await _next_transcript(session)
+    assert withdrawn == InterimTranscript(guess.text, at_pause=False)
+    await _push(session, AudioChunk.silence(1.0, 16000))
+    final = await _next_transcript(session)
+    assert isinstance(final, FinalTranscript)
+    assert "would like" in final.text.lower()
+    assert "tuesday" in final.text.lower()
+    await session.close()
 
 
 def _floats(audio: AudioChunk) -> np.ndarray:

@@ -622,3 +622,63 @@ def test_voice_during_the_end_of_turn_delay_restarts_the_preemptive_reply(
     assert llm.cancelled == 1
     assert [t.text for t in run.caller_turns] == [question]
     assert [t.text for t in run.agent_turns[1:]] == ["We open at nine."]
+
+
+# -- a recognizer's transcript at a pause (Whisper's guess) starts the reply sooner ---------
+def pause_guess_call(guess_s: float | None) -> dict[str, object]:
+    """The recognizer has the words `guess_s` into the pause (None: never) but confirms
+    them only at 0.25 s (Whisper waits out its voice detector's silence rule); the model
+    takes 0.3 s."""
+    return {
+        "latency": {
+            "stt_final": 0.25,
+            "stt_pause_guess": guess_s,
+            "llm_ttft": 0.3,
+            "tts_ttfb": 0.1,
+        },
+        "caller": [{"say": "What are your opening hours?"}, {"hang_up": True}],
+        "agent": [{"reply": "We open at nine."}],
+    }
+
+
+def test_the_words_at_a_pause_start_the_reply_before_the_final_transcript(
+    run_call: RunCall,
+) -> None:
+    guessed = run_call(pause_guess_call(0.05))
+    confirmed_only = run_call(pause_guess_call(None))
+    on = guessed.agent_turns[1].latency
+    off = confirmed_only.agent_turns[1].latency
+    assert on.e2e_ms is not None
+    assert off.e2e_ms is not None
+    first_phrase_ms = 4 / 60 * 1000  # "We open at nine." at 60 tokens per second
+    # max(end-of-turn delay, words + first token) + first phrase + synthesis:
+    assert on.e2e_ms == pytest.approx(max(350, 50 + 300) + first_phrase_ms + 100, abs=30)
+    assert off.e2e_ms == pytest.approx(max(350, 250 + 300) + first_phrase_ms + 100, abs=30)
+    # One stream, asked once: the final said what the guess said.
+    assert len(guessed.scripted.llm.requests) == 1
+    assert guessed.scripted.llm.cancelled == 0
+    assert [t.text for t in guessed.agent_turns[1:]] == ["We open at nine."]
+
+
+def test_a_guess_the_caller_talks_over_stops_its_stream_at_once(run_call: RunCall) -> None:
+    run = run_call(
+        {
+            # The model would take 1.5 s: the guess's stream is still running when the
+            # caller goes on 0.15 s into the pause (a breath the line's voice detector,
+            # which waits 0.2 s, never reports as the voice's end).
+            "latency": {"stt_final": 0.25, "stt_pause_guess": 0.05, "llm_ttft": 1.5},
+            "caller": [
+                {"say": "What are your opening hours?"},
+                {"cough": 0.3, "after_silence": 0.15},
+                {"hang_up": True},
+            ],
+            "agent": [{"reply": "Never heard."}, {"reply": "We open at nine."}],
+        }
+    )
+    question = "What are your opening hours?"
+    llm = run.scripted.llm
+    assert [r[-1].content for r in llm.requests] == [question, question]
+    assert llm.cancelled == 1, "the stream on the withdrawn guess stopped"
+    assert [t.text for t in run.caller_turns] == [question]
+    assert [t.text for t in run.agent_turns[1:]] == ["We open at nine."]
+    assert len(run.scripted.transport.record.segments) == 2  # the greeting, the answer

@@ -116,6 +116,48 @@ def test_without_a_final_transcript_the_turn_waits_for_it_then_goes_with_the_int
     assert DropPreemption() in decisions  # no final words: nothing to start the model on
 
 
+def test_the_recognizer_s_whole_transcript_at_a_pause_starts_the_reply_before_the_final() -> None:
+    call = Call()
+    call.voice = True
+    call.detector.voice_started(0.0)
+    call.detector.transcript(InterimTranscript("What time do"), 0.5)
+    # Voice is still on for the line (its detector waits out the silence rule), but the
+    # recognizer has transcribed everything up to the pause.
+    decisions = call.detector.transcript(
+        InterimTranscript("What time do you open?", at_pause=True), 1.1
+    )
+    assert Preempt("What time do you open?", None) in decisions
+    assert end_of_turn(decisions) is None  # the turn itself still waits for the voice's end
+    call.time, call.voice = 1.3, False
+    assert Preempt("What time do you open?", None) in call.detector.voice_ended(1.0)
+    # The final says the same: the same words keep the running stream (same Preempt).
+    final = call.detector.transcript(
+        FinalTranscript("What time do you open?", speech_final=True), 1.3
+    )
+    assert Preempt("What time do you open?", None) in final
+
+
+def test_a_transcript_at_a_pause_the_caller_talks_over_is_withdrawn() -> None:
+    call = Call()
+    call.voice = True
+    call.detector.voice_started(0.0)
+    call.detector.transcript(InterimTranscript("My number is", at_pause=True), 1.1)
+    decisions = call.detector.transcript(InterimTranscript("My number is"), 1.2)
+    assert DropPreemption() in decisions
+    assert not any(isinstance(d, Preempt) for d in decisions)
+    growing = call.detector.transcript(InterimTranscript("My number is five"), 1.5)
+    assert not any(isinstance(d, Preempt) for d in growing)
+
+
+def test_an_ordinary_interim_after_a_final_starts_nothing() -> None:
+    call = Call()
+    call.caller_says("Book a table.", start=0.0, end=1.0)
+    call.voice = True
+    decisions = call.detector.transcript(InterimTranscript("for two"), 1.5)
+    assert DropPreemption() in decisions
+    assert not any(isinstance(d, Preempt) for d in decisions)
+
+
 def test_voice_starting_again_cancels_the_turn_and_the_preemptive_reply() -> None:
     call = Call()
     call.caller_says("Book a table.", start=0.0, end=1.0)

@@ -25,6 +25,10 @@ from voice_agent.domain.audio import AudioChunk
 class FakeSttSettings:
     final_latency_s: float = 0.15
     """Caller falls silent -> final transcript (endpointing plus recognition)."""
+    pause_guess_latency_s: float | None = None
+    """Caller falls silent -> the whole transcript as an interim marked `at_pause` (as
+    Whisper's guess at a pause, before its final); withdrawn if the caller goes on. None:
+    never (Deepgram's behaviour)."""
     speech_started_latency_s: float = 0.05
     interim_interval_s: float = 0.2
     words_per_second: float = 3.0
@@ -74,6 +78,8 @@ class ScriptedSttSession:
         self._speech_seconds = 0.0
         self._revealed = 0
         self._pending_final: asyncio.TimerHandle | None = None
+        self._pending_guess: asyncio.TimerHandle | None = None
+        self._guessed = False
         self._interim_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._failure: asyncio.TimerHandle | None = None
@@ -92,6 +98,9 @@ class ScriptedSttSession:
             self._pending_final = self._loop.call_later(
                 self._settings.final_latency_s, self._emit_final
             )
+            guess_latency = self._settings.pause_guess_latency_s
+            if guess_latency is not None and guess_latency < self._settings.final_latency_s:
+                self._pending_guess = self._loop.call_later(guess_latency, self._emit_guess)
 
     async def finalize(self) -> None:
         if self._current is not None:
@@ -99,7 +108,12 @@ class ScriptedSttSession:
 
     async def close(self) -> None:
         self._closed = True
-        for handle in (self._pending_final, self._interim_timer, self._failure):
+        for handle in (
+            self._pending_final,
+            self._pending_guess,
+            self._interim_timer,
+            self._failure,
+        ):
             if handle is not None:
                 handle.cancel()
         self._events.close()
@@ -111,6 +125,7 @@ class ScriptedSttSession:
         if self._pending_final is not None:  # the caller went on: same utterance
             self._pending_final.cancel()
             self._pending_final = None
+            self._withdraw_guess()
         if self._current is None:
             self._current = self._owner.next_transcript()
             self._speech_seconds = 0.0
@@ -137,7 +152,25 @@ class ScriptedSttSession:
             self._events.put(InterimTranscript(" ".join(words[:visible])))
         self._schedule_interim()
 
+    def _emit_guess(self) -> None:
+        self._pending_guess = None
+        if self._current:
+            self._guessed = True
+            self._events.put(InterimTranscript(self._current, at_pause=True))
+
+    def _withdraw_guess(self) -> None:
+        if self._pending_guess is not None:
+            self._pending_guess.cancel()
+            self._pending_guess = None
+        if self._guessed and self._current:
+            self._events.put(InterimTranscript(self._current))  # no longer at a pause
+        self._guessed = False
+
     def _emit_final(self) -> None:
+        self._guessed = False
+        if self._pending_guess is not None:  # finalized before the guess was due
+            self._pending_guess.cancel()
+            self._pending_guess = None
         if self._current is None:
             return
         if self._interim_timer is not None:

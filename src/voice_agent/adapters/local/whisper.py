@@ -15,9 +15,12 @@ whisper's own compression-ratio test, or `ends_repeating`) is done again on the 
 so a repetition costs time, never words. `bench whisper-window` measures both (docs/performance.md).
 
 Transcription starts speculatively at the first silent VAD window, while the VAD is still
-waiting out its silence rule (0.3 s) to confirm the end: if the caller goes on speaking, the
+waiting out its silence rule (0.25 s) to confirm the end: if the caller goes on speaking, the
 guess is dropped; if the end is confirmed, the guess is the transcript. The two waits overlap,
-which takes about 0.3 s off every turn.
+which takes about 0.2 s off every turn. A guess done before the end is confirmed (typically
+~30 ms before, 2026-11-27) is published at once as an `InterimTranscript` marked `at_pause`,
+so the engine can start the reply's prompt on it; a published guess the caller talks over is
+withdrawn by the same words without the mark.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from voice_agent.adapters.local.worker import ModelWorker
 from voice_agent.application.ports.errors import ProviderUnavailable
 from voice_agent.application.ports.stt import (
     FinalTranscript,
+    InterimTranscript,
     SpeechStarted,
     SttCapabilities,
     SttEvent,
@@ -85,7 +89,11 @@ class WhisperSpeechToText:
         *,
         window_s: int = DEFAULT_WINDOW_S,
         foreground: Foreground | None = None,
+        publish_guesses: bool = True,
     ) -> None:
+        """`publish_guesses`: publish a guess done before the end is confirmed as an
+        interim at a pause (False: a guess only ever becomes the final; `bench local-ab`
+        compares the two)."""
         if not 1 <= window_s <= FULL_WINDOW_S:
             raise ValueError(f"window_s must be 1-{FULL_WINDOW_S} s, got {window_s}")
         self._model = model
@@ -93,6 +101,7 @@ class WhisperSpeechToText:
         self._worker = worker or ModelWorker("whisper")
         self._window_s = window_s
         self._foreground = foreground or Foreground()
+        self.publish_guesses = publish_guesses
         self._tokenizer = Tokenizer(
             model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="en"
         )
@@ -237,6 +246,8 @@ class WhisperSession:
         self._pending: set[asyncio.Task[None]] = set()
         self._guess: asyncio.Task[str] | None = None
         """A transcription started at the current pause, before the VAD confirmed the end."""
+        self._published: str | None = None
+        """That guess's text, once published as an interim at a pause."""
         self.guesses_used = 0
         self.guesses_dropped = 0
         self._closed = False
@@ -285,17 +296,33 @@ class WhisperSession:
         if not self._vad.pausing:
             self._drop_guess()  # the caller went on: that pause was a breath
         elif self._guess is None:
-            self._guess = asyncio.create_task(self._owner.transcribe(self._recent.copy()))
+            guess = asyncio.create_task(self._owner.transcribe(self._recent.copy()))
+            if self._owner.publish_guesses:
+                guess.add_done_callback(self._publish_guess)
+            self._guess = guess
+
+    def _publish_guess(self, guess: asyncio.Task[str]) -> None:
+        """A guess done while the pause still holds: the final transcript will say it."""
+        if guess is not self._guess or guess.cancelled() or guess.exception() is not None:
+            return  # used (the final follows), dropped, or failed (the final reports it)
+        text = guess.result()
+        if text and not self._closed:
+            self._published = text
+            self._events.put(InterimTranscript(text, at_pause=True))
 
     def _drop_guess(self) -> None:
         if self._guess is not None:
             self._guess.cancel()
             self._guess = None
             self.guesses_dropped += 1
+        if self._published is not None and not self._closed:
+            self._events.put(InterimTranscript(self._published))  # no longer at a pause
+        self._published = None
 
     def _end_utterance(self, *, keep_tail_s: float, use_guess: bool = False) -> None:
         self._speaking = False
         guess, self._guess = self._guess, None
+        self._published = None  # the final transcript replaces it
         if guess is not None and use_guess:
             self.guesses_used += 1
             recognition = guess

@@ -27,6 +27,11 @@ class InterimTranscript:
     """A guess at the words of the current utterance so far; later events replace it."""
 
     text: str
+    at_pause: bool = False
+    """The recognizer heard the caller pause after these words and has transcribed all of
+    them: if the pause lasts, the final transcript says exactly this. The engine may start
+    the reply on it (preemptive generation); an interim without the flag withdraws it (the
+    caller went on). Whisper sets it on its guess at a pause; Deepgram never does."""
 
 
 @dataclass(frozen=True, slots=True)

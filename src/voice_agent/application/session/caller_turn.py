@@ -17,6 +17,9 @@ class CallerSpeech:
     interim: str = ""
     interim_pending: bool = False
     """An interim result came after the last final: the final text is not in yet."""
+    interim_at_pause: bool = False
+    """That interim is the recognizer's whole transcript at a pause (`InterimTranscript.
+    at_pause`): the final will say the same if the caller stays silent."""
     last_final_at: float | None = None
     ends_on_pause: bool = False
     """The last piece is a final the recognizer marked as followed by a pause."""
@@ -28,9 +31,10 @@ class CallerSpeech:
             return f"{final} {self.interim}".strip()
         return final
 
-    def add_interim(self, text: str) -> None:
+    def add_interim(self, text: str, *, at_pause: bool = False) -> None:
         self.interim = text
         self.interim_pending = bool(text.strip())
+        self.interim_at_pause = at_pause and self.interim_pending
         self.ends_on_pause = self.ends_on_pause and not self.interim_pending
 
     def add_final(self, text: str, at: float, *, speech_final: bool = False) -> None:
@@ -38,6 +42,7 @@ class CallerSpeech:
         self.finals.append(text)
         self.interim = ""
         self.interim_pending = False
+        self.interim_at_pause = False
         self.last_final_at = at
 
 

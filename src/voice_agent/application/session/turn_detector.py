@@ -143,7 +143,7 @@ class TurnDetector:
         caller = self.caller
         speech = caller.speech
         if isinstance(event, InterimTranscript):
-            speech.add_interim(event.text)
+            speech.add_interim(event.text, at_pause=event.at_pause)
         elif isinstance(event, FinalTranscript):
             speech.add_final(event.text, at, speech_final=event.speech_final)
             if event.speech_final and caller.speech_end_at is None and not self._voice_active():
@@ -162,7 +162,8 @@ class TurnDetector:
     # -- end of turn -----------------------------------------------------------------
     def reconsider(self) -> list[Decision]:
         """(Re)schedule taking the caller's turn, or cancel it if it is not time yet; keep a
-        preemptive reply only on the caller's final words after a pause."""
+        preemptive reply only on the caller's final words after a pause, or on the
+        recognizer's whole transcript at a pause it has not yet confirmed as the end."""
         caller = self.caller
         decisions: list[Decision] = [self._preemption()]
         if (
@@ -186,16 +187,15 @@ class TurnDetector:
     def _preemption(self) -> Preempt | DropPreemption:
         caller = self.caller
         speech = caller.speech
-        if (
-            self._config.preemptive_generation
-            and self._state() is S.LISTENING
-            and caller.has_words
-            and speech.finals
-            and not speech.interim_pending
-            and (speech.ends_on_pause or not self._voice_active())
+        if not (
+            self._config.preemptive_generation and self._state() is S.LISTENING and caller.has_words
         ):
-            return Preempt(speech.text, caller.continues)
-        return DropPreemption()
+            return DropPreemption()
+        if speech.interim_pending:
+            settled = speech.interim_at_pause  # what the final will say if the pause holds
+        else:
+            settled = bool(speech.finals) and (speech.ends_on_pause or not self._voice_active())
+        return Preempt(speech.text, caller.continues) if settled else DropPreemption()
 
     def end_of_turn_due(self) -> list[Decision]:
         """The end-of-turn timer fired: take the turn if the caller is still done."""

@@ -104,6 +104,7 @@ class Latency(_Strict):
     """Per-stage latencies injected into the fakes, in seconds."""
 
     stt_final: float = Field(0.15, ge=0, le=10)
+    stt_pause_guess: float | None = Field(None, ge=0, le=10)
     llm_ttft: float = Field(0.3, ge=0, le=60)
     llm_tokens_per_second: float = Field(60.0, gt=0)
     tts_ttfb: float = Field(0.1, ge=0, le=60)
@@ -144,7 +145,9 @@ class Scenario(_Strict):
 
     def stt_settings(self) -> FakeSttSettings:
         return FakeSttSettings(
-            final_latency_s=self.latency.stt_final, fail_after_s=self.failures.stt_after
+            final_latency_s=self.latency.stt_final,
+            pause_guess_latency_s=self.latency.stt_pause_guess,
+            fail_after_s=self.failures.stt_after,
         )
 
     def llm_settings(self) -> FakeLlmSettings:
