@@ -215,6 +215,17 @@ def test_words_over_the_agent_barge_in_and_become_the_caller_s_turn() -> None:
     assert call.detector.caller.started_at == START + timedelta(seconds=4.0)
 
 
+def test_words_at_a_pause_over_the_agent_barge_in_and_start_the_reply_to_them() -> None:
+    call = Call()
+    call.state = S.SPEAKING
+    call.voice, call.time = True, 4.0
+    call.detector.voice_started(4.0)
+    words = InterimTranscript("Wait, for three people.", at_pause=True)
+    assert call.detector.transcript(words, 5.2) == [BargeIn()]
+    call.state = S.LISTENING  # the session stopped the reply; the voice has not ended yet
+    assert Preempt("Wait, for three people.", None) in call.detector.promote_overlap()
+
+
 def test_long_voice_over_the_agent_without_any_transcript_is_a_barge_in() -> None:
     call = Call()
     call.state = S.SPEAKING

@@ -212,7 +212,7 @@ class TurnDetector:
     # -- overlapping speech (possible barge-in) --------------------------------------
     def _overlap_transcript(self, overlap: Overlap, event: SttEvent, at: float) -> list[Decision]:
         if isinstance(event, InterimTranscript):
-            overlap.speech.add_interim(event.text)
+            overlap.speech.add_interim(event.text, at_pause=event.at_pause)
         elif isinstance(event, FinalTranscript):
             overlap.speech.add_final(event.text, at)
         if self._config.interruption.confirmed_by_words(overlap.speech.text):
