@@ -7,6 +7,7 @@ recording what the worker reported (availability answers, job statuses, worker s
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -15,6 +16,12 @@ from livekit.protocol import agent, models
 
 from fake_servers.base import LoopbackServer
 
+TARGET_LOAD = 0.7
+"""livekit-server's `agents.target_load` default: it offers no job to a worker whose last
+reported load has reached it (`JobRequestAffinity`: target load minus the worker's load),
+whatever its status says; a lone worker's job then fails "no servers available"."""
+_TARGET_LOAD_F32 = struct.unpack("f", struct.pack("f", TARGET_LOAD))[0]
+"""The server compares in float32, as the load travels (`UpdateWorkerStatus.load`)."""
 API_KEY = "devkey-for-tests"
 API_SECRET = "a-secret-long-enough-for-hmac-sha256-tests"
 
@@ -34,6 +41,9 @@ class FakeLiveKitDispatch(LoopbackServer):
         super().__init__()
         self.workers: list[WorkerConnection] = []
         self.refused: list[str] = []
+        self.not_offered: list[str] = []
+        """Rooms whose job no worker was asked about: its reported load had reached
+        `TARGET_LOAD`, as the real server decides."""
         self._jobs = 0
 
     def routes(self) -> list[web.RouteDef]:
@@ -92,7 +102,8 @@ class FakeLiveKitDispatch(LoopbackServer):
         """Offer a job in `room` to the worker; assign it if the worker is available, with
         `url` and `token` for the room (by default this server and a dummy token: a test
         with a real LiveKit server for the room mints the token itself). Returns the job id
-        and whether it was assigned."""
+        and whether it was assigned. A worker whose last reported load reached
+        `TARGET_LOAD` is not asked at all (`not_offered`), as with the real server."""
         self._jobs += 1
         job = agent.Job(
             id=f"J{self._jobs}",
@@ -101,6 +112,9 @@ class FakeLiveKitDispatch(LoopbackServer):
             agent_name=self.worker.agent_name,
         )
         connection = self.worker
+        if connection.worker_statuses and connection.worker_statuses[-1].load >= _TARGET_LOAD_F32:
+            self.not_offered.append(room)
+            return job.id, False
         answered = len(connection.availability)
         await self._send(
             connection.socket, agent.ServerMessage(availability=agent.AvailabilityRequest(job=job))

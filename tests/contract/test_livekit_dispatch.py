@@ -4,6 +4,7 @@ registration, jobs offered, run and reported, load, draining, termination, recon
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -205,10 +206,24 @@ async def test_calls_in_progress_go_on_across_a_reconnection_and_are_reported_ag
     await server.wait_until(lambda: server.statuses(job_id)[-1] == agent.JS_SUCCESS)
 
 
+def _reported_jobs(server: FakeLiveKitDispatch, count: int) -> bool:
+    statuses = server.worker.worker_statuses
+    return bool(statuses) and statuses[-1].job_count == count
+
+
 async def test_a_worker_takes_calls_up_to_its_capacity_not_up_to_the_load_threshold(
     server: FakeLiveKitDispatch, started: Started
 ) -> None:
-    """The 0.7 threshold is for another load measure: counted calls fill up to `max_jobs`."""
-    worker, _ = await started(max_jobs=4)
+    """The server offers no job to a worker reporting its target load (0.7) or more: the
+    worker reports that only once its `max_jobs` calls run, so it gets all of them."""
+    worker, _ = await started(max_jobs=4, status_interval_s=600)
     await asyncio.wait_for(worker.registered.wait(), 5)
-    assert [(await server.dispatch(f"call-{n}"))[1] for n in range(5)] == [True] * 4 + [False]
+    assigned = []
+    for n in range(5):
+        # Each dispatch after the server has the worker's report of the calls so far.
+        await server.wait_until(functools.partial(_reported_jobs, server, n))
+        assigned.append((await server.dispatch(f"call-{n}"))[1])
+    assert assigned == [True] * 4 + [False]
+    assert server.not_offered == ["call-4"]
+    assert server.worker.worker_statuses[-1].load == pytest.approx(0.7)
+    assert server.worker.worker_statuses[-1].status == agent.WS_FULL

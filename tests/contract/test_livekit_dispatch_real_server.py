@@ -7,6 +7,7 @@ no call offered while the worker is full, and one offered once it is free."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from collections.abc import Callable
 
@@ -157,4 +158,47 @@ async def test_a_full_worker_is_not_given_another_call_and_takes_one_once_free(
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         for room in (first, second, third):
+            await livekit_api.room.delete_room(api.DeleteRoomRequest(room=room))
+
+
+def _joined(calls: JoiningCalls, count: int) -> bool:
+    return len(calls.jobs) >= count
+
+
+async def test_a_worker_is_given_as_many_calls_as_it_takes_not_only_up_to_the_target_load(
+    livekit_servers: LiveKitServers, livekit_api: api.LiveKitAPI
+) -> None:
+    # livekit-server offers no job to a worker whose reported load reached its target load
+    # (0.7): a worker taking 4 calls that reported 3 of 4 as 0.75 never got the 4th.
+    agent_name = f"receptionist-{secrets.token_hex(3)}"
+    rooms = [f"call-{secrets.token_hex(4)}" for _ in range(4)]
+    settings = LiveKitSettings(
+        livekit_servers.ws_url,
+        livekit_servers.api_key,
+        livekit_servers.api_secret,
+        agent_name=agent_name,
+        status_interval_s=60,  # only the reports the worker sends when its calls change
+    )
+    calls = JoiningCalls(livekit_api)
+    worker = AgentWorker(settings, calls, max_jobs=len(rooms))
+    running = asyncio.create_task(worker.run())
+    dispatch = [api.RoomAgentDispatch(agent_name=agent_name)]
+    try:
+        await asyncio.wait_for(worker.registered.wait(), 10)
+        for taken, room in enumerate(rooms, start=1):
+            await livekit_api.room.create_room(api.CreateRoomRequest(name=room, agents=dispatch))
+            await eventually(functools.partial(_joined, calls, taken))
+        assert [job.room for job in calls.jobs] == rooms
+        assert worker.full
+        refused = [
+            line
+            for line in livekit_servers.server_log().splitlines()
+            if "no servers available" in line and agent_name in line
+        ]
+        assert refused == []
+    finally:
+        calls.release.set()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        for room in rooms:
             await livekit_api.room.delete_room(api.DeleteRoomRequest(room=room))

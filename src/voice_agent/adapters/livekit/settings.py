@@ -17,6 +17,10 @@ class LiveKitSettings:
     """How often the worker reports its load and pings the server."""
     full_at_load: float = 0.7
     """Load (0..1) from which the worker refuses new jobs, as LiveKit's own workers do."""
+    server_target_load: float = 0.7
+    """The server's `agents.target_load` (livekit-server's default 0.7): it offers no job to
+    a worker whose reported load has reached it, whatever the worker's status. The worker
+    scales the load it reports so that it reaches this only when the worker is full."""
     register_timeout_s: float = 10.0
     reconnect_max_s: float = 10.0
     """Longest wait between two attempts to reconnect to the server."""

@@ -234,6 +234,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("LIVEKIT_AGENT_NAME", "livekit_agent_name"),
     )
     """The agent name dispatch rules ask for (`room_config.agents`)."""
+    livekit_target_load: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        validation_alias=AliasChoices("LIVEKIT_TARGET_LOAD", "livekit_target_load"),
+    )
+    """The server's `agents.target_load` (livekit-server's default 0.7): the server offers a
+    worker no job once its reported load reaches it, so the worker reports that load only
+    when it holds `WORKER_MAX_CALLS` calls. Set it to what the server is configured with."""
     worker_max_calls: int = Field(
         2, ge=1, le=1000, validation_alias=AliasChoices("WORKER_MAX_CALLS", "worker_max_calls")
     )

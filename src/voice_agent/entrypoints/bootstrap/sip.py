@@ -56,6 +56,7 @@ def livekit_connection(settings: Settings, command: str) -> LiveKitSettings:
         api_key=settings.livekit_api_key.get_secret_value(),
         api_secret=settings.livekit_api_secret.get_secret_value(),
         agent_name=settings.livekit_agent_name,
+        server_target_load=settings.livekit_target_load,
     )
 
 
