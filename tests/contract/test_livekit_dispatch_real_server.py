@@ -54,18 +54,24 @@ class JoiningCalls:
             await room.disconnect()
 
 
+def _settings(
+    servers: LiveKitServers, agent_name: str, status_interval_s: float
+) -> LiveKitSettings:
+    return LiveKitSettings(
+        servers.ws_url,
+        servers.api_key,
+        servers.api_secret,
+        agent_name=agent_name,
+        status_interval_s=status_interval_s,
+    )
+
+
 async def test_a_call_dispatched_to_our_agent_name_joins_runs_and_is_reported_done(
     livekit_servers: LiveKitServers, livekit_api: api.LiveKitAPI
 ) -> None:
     agent_name = f"receptionist-{secrets.token_hex(3)}"
     room_name = f"call-{secrets.token_hex(4)}"
-    settings = LiveKitSettings(
-        livekit_servers.ws_url,
-        livekit_servers.api_key,
-        livekit_servers.api_secret,
-        agent_name=agent_name,
-        status_interval_s=0.5,
-    )
+    settings = _settings(livekit_servers, agent_name, 0.5)
     calls = JoiningCalls(livekit_api)
     worker = AgentWorker(settings, calls, max_jobs=2)
     running = asyncio.create_task(worker.run())
@@ -122,13 +128,8 @@ async def test_a_full_worker_is_not_given_another_call_and_takes_one_once_free(
 ) -> None:
     agent_name = f"receptionist-{secrets.token_hex(3)}"
     first, second, third = (f"call-{secrets.token_hex(4)}" for _ in range(3))
-    settings = LiveKitSettings(
-        livekit_servers.ws_url,
-        livekit_servers.api_key,
-        livekit_servers.api_secret,
-        agent_name=agent_name,
-        status_interval_s=60,  # only the reports the worker sends when its calls change
-    )
+    # Status every 60 s: only the reports the worker sends when its calls change count.
+    settings = _settings(livekit_servers, agent_name, 60)
     calls = JoiningCalls(livekit_api)
     worker = AgentWorker(settings, calls, max_jobs=1)
     running = asyncio.create_task(worker.run())
@@ -172,13 +173,8 @@ async def test_a_worker_is_given_as_many_calls_as_it_takes_not_only_up_to_the_ta
     # (0.7): a worker taking 4 calls that reported 3 of 4 as 0.75 never got the 4th.
     agent_name = f"receptionist-{secrets.token_hex(3)}"
     rooms = [f"call-{secrets.token_hex(4)}" for _ in range(4)]
-    settings = LiveKitSettings(
-        livekit_servers.ws_url,
-        livekit_servers.api_key,
-        livekit_servers.api_secret,
-        agent_name=agent_name,
-        status_interval_s=60,  # only the reports the worker sends when its calls change
-    )
+    # Status every 60 s: only the reports the worker sends when its calls change count.
+    settings = _settings(livekit_servers, agent_name, 60)
     calls = JoiningCalls(livekit_api)
     worker = AgentWorker(settings, calls, max_jobs=len(rooms))
     running = asyncio.create_task(worker.run())
