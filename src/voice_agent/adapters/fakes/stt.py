@@ -158,19 +158,20 @@ class ScriptedSttSession:
             self._guessed = True
             self._events.put(InterimTranscript(self._current, at_pause=True))
 
-    def _withdraw_guess(self) -> None:
+    def _cancel_guess(self) -> bool:
+        """Forget this pause's guess; whether it had been published."""
         if self._pending_guess is not None:
             self._pending_guess.cancel()
             self._pending_guess = None
-        if self._guessed and self._current:
+        published, self._guessed = self._guessed, False
+        return published
+
+    def _withdraw_guess(self) -> None:
+        if self._cancel_guess() and self._current:
             self._events.put(InterimTranscript(self._current))  # no longer at a pause
-        self._guessed = False
 
     def _emit_final(self) -> None:
-        self._guessed = False
-        if self._pending_guess is not None:  # finalized before the guess was due
-            self._pending_guess.cancel()
-            self._pending_guess = None
+        self._cancel_guess()  # the final replaces it (or came before it was due)
         if self._current is None:
             return
         if self._interim_timer is not None:

@@ -31,7 +31,8 @@ class InterimTranscript:
     """The recognizer heard the caller pause after these words and has transcribed all of
     them: if the pause lasts, the final transcript says exactly this. The engine may start
     the reply on it (preemptive generation); an interim without the flag withdraws it (the
-    caller went on). Whisper sets it on its guess at a pause; Deepgram never does."""
+    caller went on). Only a recognizer that transcribes whole utterances at pauses sets it;
+    a streaming one's interims are partial and never carry it."""
 
 
 @dataclass(frozen=True, slots=True)
