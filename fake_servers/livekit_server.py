@@ -6,8 +6,10 @@ config/livekit/livekit.yaml with the ports, the Redis address and a fresh key an
 substituted. Both run in their own process group and are stopped (then killed if need be) on
 `stop()`, also when starting fails half-way.
 
-The SIP service (livekit-sip) is not started: the Go module proxy does not serve it (README,
-"Telephony (LiveKit)")."""
+With `sip=True` the LiveKit SIP service runs too (livekit-sip, built from the vendored source in
+third_party/livekit-sip by `make livekit-servers`): a copy of config/livekit/sip.yaml with free
+SIP and RTP ports and the same Redis, its key, secret and server URL given by environment as a
+deployment gives them. `sip_uri(number)` is then where a SIP user agent sends its INVITE."""
 
 from __future__ import annotations
 
@@ -30,6 +32,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_CONFIG = ROOT / "config" / "livekit" / "livekit.yaml"
+SIP_CONFIG = ROOT / "config" / "livekit" / "sip.yaml"
+
+RTP_PORTS = 100
+"""How many RTP ports the SIP service may use (one per call leg)."""
 
 READY_TIMEOUT_S = 30.0
 """How long each process may take to answer; livekit-server is up in well under a second."""
@@ -61,6 +67,22 @@ def livekit_server_binary() -> Path:
     return binary
 
 
+def livekit_sip_binary() -> Path:
+    """The livekit-sip the Makefile builds from third_party/livekit-sip (`make livekit-servers`)."""
+    out = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "print-livekit-sip"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    binary = Path(out.stdout.strip())
+    if not binary.is_file():
+        raise LiveKitUnavailable(
+            f"no livekit-sip at {binary}: build it with `make livekit-servers`"
+        )
+    return binary
+
+
 def redis_server_binary() -> Path:
     found = shutil.which("redis-server")
     if found is None:
@@ -76,6 +98,32 @@ def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def free_udp_and_tcp_port() -> int:
+    """A port free for both UDP and TCP (SIP listens on both with one number)."""
+    while True:
+        port = free_port(socket.SOCK_DGRAM)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+def sip_config(
+    template: dict[str, Any], *, sip_port: int, rtp_start: int, health_port: int, redis_address: str
+) -> dict[str, Any]:
+    """A copy of the SIP service's config on loopback with the given ports and Redis."""
+    config = {**template}
+    config["sip_port"] = sip_port
+    config["rtp_port"] = f"{rtp_start}-{rtp_start + RTP_PORTS - 1}"
+    config["health_port"] = health_port
+    config["redis"] = {**template.get("redis", {}), "address": redis_address}
+    # Announce loopback in SDP and SIP headers rather than the host's first interface.
+    config["nat_1_to_1_ip"] = "127.0.0.1"
+    return config
 
 
 def server_config(
@@ -158,11 +206,19 @@ class LiveKitServers:
     them from LiveKit's environment variables instead, as a container would."""
 
     def __init__(
-        self, *, override_by_environment: bool = False, extra_config: dict[str, Any] | None = None
+        self,
+        *,
+        override_by_environment: bool = False,
+        extra_config: dict[str, Any] | None = None,
+        sip: bool = False,
     ) -> None:
-        """`extra_config`: top-level sections added to the server's config (e.g. `webhook`)."""
+        """`extra_config`: top-level sections added to the server's config (e.g. `webhook`);
+        `sip`: run the SIP service too."""
         self.override_by_environment = override_by_environment
         self.extra_config = extra_config or {}
+        self.sip = sip
+        self.sip_port = 0
+        self.sip_health_port = 0
         self.api_key = f"test-{secrets.token_hex(4)}"
         self.api_secret = secrets.token_hex(32)
         self.http_port = 0
@@ -184,10 +240,16 @@ class LiveKitServers:
     def redis_address(self) -> str:
         return f"127.0.0.1:{self.redis_port}"
 
-    def server_log(self) -> str:
-        """What livekit-server has logged so far (the server's own record of jobs, e.g.
-        `job ended {"jobID": ..., "status": "JS_SUCCESS"}`)."""
-        servers = [p for p in self._processes if p.name == "livekit-server"]
+    def sip_uri(self, number: str) -> str:
+        """The SIP URI that reaches `number` through the SIP service (UDP, loopback)."""
+        if not self.sip_port:
+            raise LiveKitUnavailable("the SIP service is not running (LiveKitServers(sip=True))")
+        return f"sip:{number}@127.0.0.1:{self.sip_port}"
+
+    def server_log(self, name: str = "livekit-server") -> str:
+        """What livekit-server (or `name`: livekit-sip, redis-server) has logged so far (the
+        server's own record of jobs, e.g. `job ended {"jobID": ..., "status": "JS_SUCCESS"}`)."""
+        servers = [p for p in self._processes if p.name == name]
         return servers[-1].log_path.read_text(errors="replace") if servers else ""
 
     def __enter__(self) -> LiveKitServers:
@@ -202,9 +264,12 @@ class LiveKitServers:
         """Start Redis, then the server; on any failure stop what already runs and raise."""
         try:
             livekit_server = livekit_server_binary()
+            livekit_sip = livekit_sip_binary() if self.sip else None
             redis_server = redis_server_binary()
             self._start_redis(redis_server)
             self._start_livekit_server(livekit_server)
+            if livekit_sip is not None:
+                self._start_livekit_sip(livekit_sip)
         except BaseException:
             self.stop()
             raise
@@ -280,6 +345,36 @@ class LiveKitServers:
                 return
         raise self._failure(process)
 
+    def _start_livekit_sip(self, binary: Path) -> None:
+        template = yaml.safe_load(SIP_CONFIG.read_text())
+        env = {
+            **os.environ,
+            "LIVEKIT_API_KEY": self.api_key,
+            "LIVEKIT_API_SECRET": self.api_secret,
+            "LIVEKIT_WS_URL": self.ws_url,
+        }
+        for attempt in range(3):
+            self.sip_port = free_udp_and_tcp_port()
+            self.sip_health_port = free_port()
+            config = sip_config(
+                template,
+                sip_port=self.sip_port,
+                rtp_start=min(free_port(socket.SOCK_DGRAM), 65535 - RTP_PORTS),
+                health_port=self.sip_health_port,
+                redis_address=self.redis_address,
+            )
+            config_path = self._root / f"sip-{attempt}.yaml"
+            config_path.write_text(yaml.safe_dump(config))
+            process = self._spawn(
+                "livekit-sip",
+                [str(binary), "--config", str(config_path)],
+                f"sip-{attempt}.log",
+                env,
+            )
+            if self._wait_ready(process, self._sip_answers):
+                return
+        raise self._failure(process)
+
     # -- helpers ----------------------------------------------------------------------
     def _spawn(
         self, name: str, command: list[str], log_name: str, env: dict[str, str] | None = None
@@ -315,6 +410,17 @@ class LiveKitServers:
             with urllib.request.urlopen(self.url, timeout=1) as response:
                 status: int = response.status
                 return status == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+    def _sip_answers(self) -> bool:
+        """Its health endpoint answers 200, or 429 when the host's CPU is busy (it still takes
+        calls then: the status only advises a load balancer)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.sip_health_port}", timeout=1):
+                return True
+        except urllib.error.HTTPError as error:
+            return error.code == 429
         except (OSError, urllib.error.URLError):
             return False
 

@@ -7,6 +7,7 @@ from fake_servers.livekit_server import (
     LiveKitUnavailable,
     free_port,
     livekit_server_binary,
+    livekit_sip_binary,
     redis_server_binary,
     server_config,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "LiveKitUnavailable",
     "free_port",
     "livekit_server_binary",
+    "livekit_sip_binary",
     "redis_server_binary",
     "server_config",
 ]

@@ -92,6 +92,7 @@ def test_livekit_runs_the_version_and_config_files_the_tests_run(name: str) -> N
     found = services(name)
     version = makefile_variable("LIVEKIT_SERVER_VERSION")
     assert found["livekit"]["image"] == f"livekit/livekit-server:{version}"
+    assert found["sip"]["image"] == f"livekit/sip:{makefile_variable('LIVEKIT_SIP_VERSION')}"
     mounts = [*found["livekit"]["volumes"], *found["sip"]["volumes"]]
     assert "./config/livekit/livekit.yaml:/etc/livekit/livekit.yaml:ro" in mounts
     assert "./config/livekit/sip.yaml:/sip/config.yaml:ro" in mounts

@@ -1,0 +1,258 @@
+"""A phone on a SIP line: baresip (Debian `baresip-core`), the SIP user agent the real-SIP tests
+and `python -m bench livekit --part sip` call the agent with. It is driven through baresip's
+`ctrl_tcp` module (JSON commands and events in netstrings): dial, send DTMF, switch what the
+caller says, hang up. It speaks G.711 at 8 kHz, as a carrier does.
+
+What the caller says comes from WAV files (`aufile`, 8 kHz mono 16 bit): the `quiet` file while
+the caller listens, then whatever `say()` switches to. What the caller hears is `sndfile`'s dump
+of the decoded audio, written as the RTP arrives; `heard()` reads it while the call goes on,
+so a test can wait for the agent's voice and answer it, as a person would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+PHONE_RATE = 8000
+WAV_HEADER_BYTES = 44
+MODULES = "/usr/lib/baresip/modules"
+READY_TIMEOUT_S = 10.0
+
+
+class PhoneError(RuntimeError):
+    """baresip could not start, or a command or event did not come (the message says which)."""
+
+
+@dataclass(frozen=True)
+class PhoneEvent:
+    """One event of baresip's: `kind` as CALL_ESTABLISHED, CALL_CLOSED; `at` on time.monotonic."""
+
+    kind: str
+    text: str
+    at: float
+
+
+def write_wav(path: Path, samples: npt.NDArray[np.int16], rate: int = PHONE_RATE) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.astype(np.int16).tobytes())
+    return path
+
+
+def read_growing_wav(path: Path) -> npt.NDArray[np.int16]:
+    """The samples of a WAV file still being written (its header's sizes are not final yet)."""
+    try:
+        data = path.read_bytes()[WAV_HEADER_BYTES:]
+    except FileNotFoundError:
+        return np.zeros(0, dtype=np.int16)
+    return np.frombuffer(data[: len(data) // 2 * 2], dtype=np.int16)
+
+
+def _netstring(payload: dict[str, Any]) -> bytes:
+    body = json.dumps(payload).encode()
+    return str(len(body)).encode() + b":" + body + b","
+
+
+@dataclass
+class BaresipPhone:
+    """One baresip process with its own config directory in `workdir`."""
+
+    workdir: Path
+    quiet_seconds: float = 120.0
+    """Length of the silent source played while the caller says nothing (baresip ends the
+    call when a source file runs out)."""
+    events: list[PhoneEvent] = field(default_factory=list)
+    dialed_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._config = self.workdir / "baresip"
+        self._recordings = self.workdir / "recordings"
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._listen: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()
+        self._token = 0
+        self._responses: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    # -- life cycle -------------------------------------------------------------------
+    async def start(self) -> None:
+        from fake_servers.livekit_server import free_port
+
+        self._config.mkdir(parents=True, exist_ok=True)
+        self._recordings.mkdir(parents=True, exist_ok=True)
+        quiet = write_wav(
+            self.workdir / "quiet.wav", np.zeros(int(self.quiet_seconds * PHONE_RATE), np.int16)
+        )
+        control_port = free_port()
+        (self._config / "accounts").write_text("<sip:caller@127.0.0.1>;regint=0\n")
+        (self._config / "config").write_text(
+            "\n".join(
+                [
+                    "sip_listen 127.0.0.1:0",
+                    f"audio_source aufile,{quiet}",
+                    # No sound card: ALSA's null device takes what is played and the recording
+                    # comes from the sndfile filter, which sees every decoded frame.
+                    "audio_player alsa,null",
+                    "audio_alert alsa,null",
+                    f"ausrc_srate {PHONE_RATE}",
+                    f"auplay_srate {PHONE_RATE}",
+                    "ausrc_channels 1",
+                    "auplay_channels 1",
+                    "audio_buffer 20",
+                    f"module_path {MODULES}",
+                    "module g711.so",
+                    "module aufile.so",
+                    "module alsa.so",
+                    "module sndfile.so",
+                    "module ctrl_tcp.so",
+                    "module_tmp account.so",
+                    "module_app menu.so",
+                    f"snd_path {self._recordings}",
+                    f"ctrl_tcp_listen 127.0.0.1:{control_port}",
+                    "",
+                ]
+            )
+        )
+        with (self.workdir / "baresip.log").open("wb") as log:
+            self._process = await asyncio.create_subprocess_exec(
+                "baresip",
+                "-f",
+                str(self._config),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            try:
+                self._reader, self._writer = await asyncio.open_connection(
+                    "127.0.0.1", control_port
+                )
+                break
+            except OSError:
+                if self._process.returncode is not None or time.monotonic() > deadline:
+                    raise PhoneError(f"baresip did not start; its log:\n{self.log()}") from None
+                await asyncio.sleep(0.05)  # polling for start-up, not timing an assertion
+        self._listen = asyncio.create_task(self._read_events())
+
+    async def stop(self) -> None:
+        if self._listen is not None:
+            self._listen.cancel()
+            await asyncio.gather(self._listen, return_exceptions=True)
+        if self._writer is not None:
+            self._writer.close()
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self._process.wait(), 5)
+            except TimeoutError:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                await self._process.wait()
+
+    def log(self) -> str:
+        path = self.workdir / "baresip.log"
+        return path.read_text(errors="replace") if path.exists() else "(no log)"
+
+    # -- the call ---------------------------------------------------------------------
+    async def dial(self, uri: str) -> None:
+        """Sends the INVITE (`dialed_at` is when the command left)."""
+        self.dialed_at = time.monotonic()
+        await self._command("dial", uri)
+
+    async def hang_up(self) -> None:
+        await self._command("hangup")
+
+    async def press(self, digits: str) -> None:
+        """DTMF as RFC 4733 telephone events, one digit after another."""
+        for digit in digits:
+            await self._command("sndcode", digit)
+
+    async def say(self, speech: Path) -> None:
+        """Switches the caller's microphone to `speech` (8 kHz mono WAV, ended by enough
+        silence for the rest of the call: baresip hangs up when a source file runs out)."""
+        await self._command("ausrc", f"aufile,{speech}")
+
+    async def wait_for(self, kind: str, timeout_s: float) -> PhoneEvent:
+        """The first event of `kind` (already received or still to come)."""
+
+        def found() -> PhoneEvent | None:
+            return next((event for event in self.events if event.kind == kind), None)
+
+        async with asyncio.timeout(timeout_s), self._changed:
+            await self._changed.wait_for(lambda: found() is not None)
+        event = found()
+        assert event is not None
+        return event
+
+    # -- what the caller heard and said -------------------------------------------------
+    def heard(self) -> npt.NDArray[np.int16]:
+        """What the caller has heard so far, from the first RTP packet on, at 8 kHz."""
+        return read_growing_wav(self._dump("dec"))
+
+    def spoke(self) -> npt.NDArray[np.int16]:
+        """What the caller's phone has sent so far, from its first RTP packet on, at 8 kHz."""
+        return read_growing_wav(self._dump("enc"))
+
+    async def wait_heard(
+        self, condition: Callable[[npt.NDArray[np.int16]], bool], timeout_s: float
+    ) -> npt.NDArray[np.int16]:
+        """Reads the recording every 20 ms (one packet) until `condition` holds for it."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                heard = self.heard()
+                if condition(heard):
+                    return heard
+                await asyncio.sleep(0.02)  # polling a file baresip writes, not timing a result
+
+    def _dump(self, direction: str) -> Path:
+        found = sorted(self._recordings.glob(f"dump-*-{direction}.wav"))
+        return found[-1] if found else self._recordings / f"none-{direction}.wav"
+
+    # -- ctrl_tcp ---------------------------------------------------------------------
+    async def _command(self, command: str, params: str = "") -> dict[str, Any]:
+        assert self._writer is not None, "start() first"
+        self._token += 1
+        token = str(self._token)
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._responses[token] = answer
+        self._writer.write(_netstring({"command": command, "params": params, "token": token}))
+        await self._writer.drain()
+        response = await asyncio.wait_for(answer, 5)
+        if not response.get("ok", False):
+            raise PhoneError(f"baresip refused {command} {params!r}: {response.get('data')}")
+        return response
+
+    async def _read_events(self) -> None:
+        assert self._reader is not None
+        while True:
+            length = await self._reader.readuntil(b":")
+            body = await self._reader.readexactly(int(length[:-1]) + 1)
+            message = json.loads(body[:-1])
+            if message.get("response"):
+                pending = self._responses.pop(str(message.get("token")), None)
+                if pending is not None and not pending.done():
+                    pending.set_result(message)
+            elif message.get("event"):
+                event = PhoneEvent(
+                    str(message.get("type")), str(message.get("param", "")), time.monotonic()
+                )
+                async with self._changed:
+                    self.events.append(event)
+                    self._changed.notify_all()
