@@ -72,6 +72,12 @@ class BaresipPhone:
     """One baresip process with its own config directory in `workdir`."""
 
     workdir: Path
+    number: str = "+79161234567"
+    """The caller's number: the user part of the From header, as a carrier sends it."""
+    credentials: tuple[str, str] | None = None
+    """Digest credentials (user, password) for a trunk that asks for them."""
+    listen_port: int = 0
+    """The SIP port the phone takes calls on (0: any free one, for a phone that only dials)."""
     quiet_seconds: float = 120.0
     """Length of the silent source played while the caller says nothing (baresip ends the
     call when a source file runs out)."""
@@ -99,11 +105,14 @@ class BaresipPhone:
             self.workdir / "quiet.wav", np.zeros(int(self.quiet_seconds * PHONE_RATE), np.int16)
         )
         control_port = free_port()
-        (self._config / "accounts").write_text("<sip:caller@127.0.0.1>;regint=0\n")
+        auth = ""
+        if self.credentials is not None:
+            auth = f";auth_user={self.credentials[0]};auth_pass={self.credentials[1]}"
+        (self._config / "accounts").write_text(f"<sip:{self.number}@127.0.0.1>{auth};regint=0\n")
         (self._config / "config").write_text(
             "\n".join(
                 [
-                    "sip_listen 127.0.0.1:0",
+                    f"sip_listen 127.0.0.1:{self.listen_port}",
                     f"audio_source aufile,{quiet}",
                     # No sound card: ALSA's null device takes what is played and the recording
                     # comes from the sndfile filter, which sees every decoded frame.
@@ -176,8 +185,18 @@ class BaresipPhone:
         self.dialed_at = time.monotonic()
         await self._command("dial", uri)
 
+    @property
+    def uri(self) -> str:
+        """Where this phone takes calls (with `listen_port` set)."""
+        return f"sip:{self.number}@127.0.0.1:{self.listen_port}"
+
     async def hang_up(self) -> None:
+        """Ends the call, or turns down a call still ringing (486 Busy Here)."""
         await self._command("hangup")
+
+    async def accept(self) -> None:
+        """Answers the call ringing."""
+        await self._command("accept")
 
     async def press(self, digits: str) -> None:
         """DTMF as RFC 4733 telephone events, one digit after another."""
@@ -256,3 +275,27 @@ class BaresipPhone:
                 async with self._changed:
                     self.events.append(event)
                     self._changed.notify_all()
+
+
+def utterance(path: Path, seconds: float, *, then_quiet_s: float = 120.0) -> Path:
+    """A WAV of a voiced burst (a 220 Hz tone with its harmonics, loud as speech on a phone
+    line) for `seconds`, then silence, for `BaresipPhone.say`: what the scripted recognizer
+    hears as one utterance."""
+    t = np.arange(int(seconds * PHONE_RATE)) / PHONE_RATE
+    voiced = np.zeros_like(t)
+    for harmonic in (1, 2, 3):
+        voiced += np.sin(2 * np.pi * 220 * harmonic * t) / harmonic
+    burst = (6000 * voiced / 1.83).astype(np.int16)
+    quiet = np.zeros(int(then_quiet_s * PHONE_RATE), np.int16)
+    return write_wav(path, np.concatenate([burst, quiet]))
+
+
+def loud_windows(samples: npt.NDArray[np.int16], threshold_rms: float = 300.0) -> list[float]:
+    """Start times (s) of the 20 ms windows of `samples` (8 kHz) louder than `threshold_rms`."""
+    window = PHONE_RATE // 50
+    count = len(samples) // window
+    if count == 0:
+        return []
+    frames = samples[: count * window].astype(np.float64).reshape(count, window)
+    levels = np.sqrt(np.mean(frames**2, axis=1))
+    return [float(i) * window / PHONE_RATE for i in np.nonzero(levels > threshold_rms)[0]]

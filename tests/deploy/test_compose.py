@@ -13,6 +13,8 @@ import pytest
 import yaml
 
 from tests.deploy.files import COMPOSE_FILES, ROOT, makefile_variable, services
+from voice_agent.entrypoints.bootstrap.settings import Settings
+from voice_agent.entrypoints.worker.main import GOODBYE_TIMEOUT_S
 
 SECRET_NAME = re.compile(r"KEY|SECRET|PASSWORD|TOKEN", re.I)
 ONLY_REFERENCES = re.compile(r"^(\$\{[^}]+\}|[\s:])*$")
@@ -120,3 +122,16 @@ def test_production_workers_scale_and_share_postgresql() -> None:
         limits = spec.get("deploy", {}).get("resources", {}).get("limits", {})
         assert limits.get("memory"), f"{service} has no memory limit"
         assert limits.get("cpus"), f"{service} has no CPU limit"
+
+
+def _duration_s(text: str) -> float:
+    """A compose duration (`5m15s`, `90s`) in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([hms])", text))
+
+
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_a_stopped_worker_has_time_to_drain_and_say_goodbye_before_it_is_killed(name: str) -> None:
+    grace = _duration_s(services(name)["worker"]["stop_grace_period"])
+    drain = Settings(_env_file=None).worker_drain_timeout_s
+    assert grace > drain + GOODBYE_TIMEOUT_S

@@ -10,6 +10,7 @@ import pytest
 
 from voice_agent.adapters.memory_line.line import InMemoryCallTransport
 from voice_agent.adapters.observability.metrics import PrometheusMetrics
+from voice_agent.application.session.config import Prompts
 from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.errors import IllegalTransition
 from voice_agent.domain.events import CallEnded, DomainEvent, StateChanged
@@ -33,6 +34,7 @@ BARGE_IN = {
     ],
     "agent": [{"reply": LONG_REPLY}, {"reply": "For two, of course."}],
 }
+SHUTDOWN_GOODBYE = Prompts().shutdown_goodbye
 LONG_CALL = {
     "caller": [{"say": "Do you have a table tonight?"}, {"hang_up": True, "at": 600}],
     "agent": [{"reply": LONG_REPLY}],
@@ -192,6 +194,46 @@ def test_ending_a_call_from_outside_stops_the_agent_and_stores_the_reason() -> N
     answer = outcome.stored.turns[-1]
     assert answer.interrupted
     assert len(answer.heard_text or "") < len(LONG_REPLY)
+
+
+async def _shut_down_with_goodbye_mid_reply(outcome: Outcome) -> None:
+    task = asyncio.create_task(outcome.scripted.run())
+    await outcome.answering.wait()
+    outcome.scripted.started_session.end_now(EndReason.SERVER_SHUTDOWN, goodbye=True)
+    await task
+
+
+def test_a_call_ended_from_outside_with_a_goodbye_hears_it_whole_then_ends() -> None:
+    outcome = _run(LONG_CALL, drive=_shut_down_with_goodbye_mid_reply)
+    _assert_ended(outcome, CallStatus.COMPLETED, EndReason.SERVER_SHUTDOWN)
+    assert outcome.stored is not None
+    answer, goodbye = outcome.stored.turns[-2:]
+    assert answer.interrupted
+    assert (goodbye.text, goodbye.heard_text) == (SHUTDOWN_GOODBYE, SHUTDOWN_GOODBYE)
+    assert not goodbye.interrupted
+    assert outcome.scripted.transport.record.hung_up_by == "agent"
+
+
+async def _end_again_during_the_goodbye(outcome: Outcome) -> None:
+    task = asyncio.create_task(outcome.scripted.run())
+    await outcome.answering.wait()
+    session = outcome.scripted.started_session
+    session.end_now(EndReason.SERVER_SHUTDOWN, goodbye=True)
+    session.end_now(EndReason.SERVER_SHUTDOWN, goodbye=True)  # a second request: no 2nd goodbye
+    await asyncio.sleep(1.0)  # fast-forwarded: a second into the goodbye
+    session.end_now(EndReason.SERVER_SHUTDOWN)
+    await task
+
+
+def test_a_goodbye_cut_short_by_a_second_request_ends_the_call_at_once() -> None:
+    outcome = _run(LONG_CALL, drive=_end_again_during_the_goodbye)
+    _assert_ended(outcome, CallStatus.COMPLETED, EndReason.SERVER_SHUTDOWN)
+    assert outcome.stored is not None
+    goodbye = outcome.stored.turns[-1]
+    assert goodbye.text == SHUTDOWN_GOODBYE
+    assert goodbye.interrupted
+    assert SHUTDOWN_GOODBYE.startswith(goodbye.heard_text or "")
+    assert [t.text for t in outcome.stored.turns].count(SHUTDOWN_GOODBYE) == 1
 
 
 def test_every_outcome_is_exposed_from_the_start() -> None:

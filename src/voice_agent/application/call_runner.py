@@ -171,12 +171,14 @@ class CallRunner:
         except Exception:
             log.exception("could not finish call %s", call.id)
 
-    def end_calls(self) -> None:
-        """Take no more calls and end every call in progress as `server_shutdown` (the
-        callers hear nothing more). Returns at once; `shutdown` also waits."""
+    def end_calls(self, *, goodbye: bool = False) -> None:
+        """Take no more calls and end every call in progress as `server_shutdown`: at once
+        (the callers hear nothing more), or with `goodbye` once each caller has heard the
+        shutdown goodbye (calling this again without it then ends them at once). Returns
+        at once; `shutdown` also waits."""
         self.closing = True
         for session in list(self.sessions.values()):
-            session.end_now(EndReason.SERVER_SHUTDOWN)
+            session.end_now(EndReason.SERVER_SHUTDOWN, goodbye=goodbye)
 
     async def shutdown(self, grace_s: float) -> None:
         """`end_calls`, then wait until each is stored and finished, at most `grace_s`."""

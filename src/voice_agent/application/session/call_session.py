@@ -219,10 +219,12 @@ class CallSession:
             await self._shutdown(prepare)
         return self.call
 
-    def end_now(self, reason: EndReason) -> None:
-        """Ask the session to end the call at once (e.g. `SERVER_SHUTDOWN`): the reply in
-        progress stops, the line is hung up, the call is stored with `reason`."""
-        self._inputs.put_nowait(EndRequested(reason))
+    def end_now(self, reason: EndReason, *, goodbye: bool = False) -> None:
+        """Ask the session to end the call (e.g. `SERVER_SHUTDOWN`): the reply in progress
+        stops, the line is hung up, the call is stored with `reason`. With `goodbye`, the
+        caller first hears the shutdown goodbye (the call ends when it is heard, or at once
+        on a second `end_now`)."""
+        self._inputs.put_nowait(EndRequested(reason, goodbye))
 
     async def _handle(self, item: Input) -> None:
         match item:
@@ -250,6 +252,13 @@ class CallSession:
                 self._on_key_pressed(item.digit)
             case SttFailed():
                 await self._on_stt_failed(item.error)
+            case EndRequested(goodbye=True) if self._saying_last_words():
+                pass  # that line ends the call once heard
+            case EndRequested(reason, goodbye=True) if self._line_is_up():
+                self._timers.cancel_all()
+                if await self._stop_reply() is not None:
+                    self._move_to(S.LISTENING)
+                self._say(self._guards.shutdown_line(reason))
             case EndRequested():
                 await self._end(item.reason)
 
@@ -302,6 +311,14 @@ class CallSession:
         else:
             self._guards.start_clock()
             self._say(CannedLine(self._config.prompts.greeting))
+
+    def _line_is_up(self) -> bool:
+        return self.state is not S.ENDED and self._guards.hang_up_on_end
+
+    def _saying_last_words(self) -> bool:
+        """A line that ends the call even if interrupted is being said (a goodbye)."""
+        saying = self._replies.active
+        return saying is not None and saying.then_end is not None and saying.end_even_if_interrupted
 
     async def _end(self, reason: EndReason) -> None:
         if self.state is S.ENDED:

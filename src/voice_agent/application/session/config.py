@@ -18,6 +18,8 @@ class Prompts:
     silence_goodbye: str = "I haven't heard anything, so I'll hang up now. Goodbye!"
     time_limit: str = "We've reached the time limit for this call. Thank you, goodbye!"
     farewell: str = "Thank you for calling. Goodbye!"
+    shutdown_goodbye: str = "I'm sorry, I have to end our call now. Please call us back. Goodbye!"
+    """Said to calls still going when the worker stops (after its drain time)."""
     transferring: str = "Let me transfer you now."
     transfer_failed: str = "Sorry, I couldn't transfer you. Can I help with anything else?"
     """A transfer failed for any other reason than the three below."""

@@ -66,6 +66,11 @@ class CallGuards:
             return CannedLine(prompts.still_there)
         return CannedLine(prompts.silence_goodbye, then_end=EndReason.SILENCE_TIMEOUT)
 
+    def shutdown_line(self, reason: EndReason) -> CannedLine:
+        """The call is ended from outside (`reason`) with a goodbye: said even if the caller
+        talks over it, then the call ends."""
+        return CannedLine(self._config.prompts.shutdown_goodbye, then_end=reason, firm=True)
+
     def time_limit_line(self) -> CannedLine:
         return CannedLine(
             self._config.prompts.time_limit, then_end=EndReason.MAX_DURATION, firm=True

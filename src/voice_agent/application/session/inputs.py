@@ -42,9 +42,11 @@ class CallerHungUp:
 
 @dataclass(frozen=True, slots=True)
 class EndRequested:
-    """Someone outside the call ends it now (e.g. the server is shutting down)."""
+    """Someone outside the call ends it (e.g. the server is shutting down): at once, or
+    after a short goodbye."""
 
     reason: EndReason
+    goodbye: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """The worker process: registers with LiveKit under the agent name, takes the calls it is
 dispatched (at most `WORKER_MAX_CALLS`), runs each through the container's `CallRunner` on a
 `LiveKitCallTransport`, and drains on `stop`: it reports itself full, lets calls in progress
-finish for at most `WORKER_DRAIN_TIMEOUT_S`, then ends the rest as `server_shutdown`.
+finish for at most `WORKER_DRAIN_TIMEOUT_S`, then says a short goodbye to the rest and ends
+them as `server_shutdown` (at once if the goodbye takes over `GOODBYE_TIMEOUT_S`).
 Meanwhile it serves its `/health` and `/metrics` (see `http.py`).
 """
 
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 TRANSFER_ANSWER_MARGIN_S = 5.0
 """Past the ringing timeout, how long the server may take to say how the transfer ended
 before the line gives up on it (as not answered)."""
+GOODBYE_TIMEOUT_S = 10.0
+"""After the drain, how long the calls left may take to say the shutdown goodbye (about 4 s
+of speech) before they are ended at once. A container's stop grace period must exceed
+`WORKER_DRAIN_TIMEOUT_S` by this much."""
 
 
 def livekit_settings(settings: Settings) -> LiveKitSettings:
@@ -99,8 +104,14 @@ async def run_worker(
             async with asyncio.timeout(settings.worker_drain_timeout_s):
                 await worker.wait_jobs()
         except TimeoutError:
-            runner.end_calls()
-            await worker.wait_jobs()
+            log.info("drain time over: saying goodbye to %d calls", len(worker.jobs))
+            runner.end_calls(goodbye=True)
+            try:
+                async with asyncio.timeout(GOODBYE_TIMEOUT_S):
+                    await worker.wait_jobs()
+            except TimeoutError:
+                runner.end_calls()
+                await worker.wait_jobs()
     finally:
         stopping.cancel()
         serving.cancel()
