@@ -77,7 +77,9 @@ class BaresipPhone:
     credentials: tuple[str, str] | None = None
     """Digest credentials (user, password) for a trunk that asks for them."""
     listen_port: int = 0
-    """The SIP port the phone takes calls on (0: any free one, for a phone that only dials)."""
+    """The SIP port (UDP and TCP) the phone takes requests on; 0: a free one, chosen at
+    `start()`. baresip given port 0 binds UDP and TCP to different ports, and a request the
+    SIP service sends over TCP (one too large for UDP, say a REFER) then finds no one."""
     quiet_seconds: float = 120.0
     """Length of the silent source played while the caller says nothing (baresip ends the
     call when a source file runs out)."""
@@ -97,7 +99,7 @@ class BaresipPhone:
 
     # -- life cycle -------------------------------------------------------------------
     async def start(self) -> None:
-        from fake_servers.livekit_server import free_port
+        from fake_servers.livekit_server import free_port, free_udp_and_tcp_port
 
         self._config.mkdir(parents=True, exist_ok=True)
         self._recordings.mkdir(parents=True, exist_ok=True)
@@ -105,6 +107,8 @@ class BaresipPhone:
             self.workdir / "quiet.wav", np.zeros(int(self.quiet_seconds * PHONE_RATE), np.int16)
         )
         control_port = free_port()
+        if not self.listen_port:
+            self.listen_port = free_udp_and_tcp_port()
         auth = ""
         if self.credentials is not None:
             auth = f";auth_user={self.credentials[0]};auth_pass={self.credentials[1]}"
@@ -187,7 +191,7 @@ class BaresipPhone:
 
     @property
     def uri(self) -> str:
-        """Where this phone takes calls (with `listen_port` set)."""
+        """Where this phone takes calls (once started)."""
         return f"sip:{self.number}@127.0.0.1:{self.listen_port}"
 
     async def hang_up(self) -> None:

@@ -123,6 +123,10 @@ def sip_config(
     config["redis"] = {**template.get("redis", {}), "address": redis_address}
     # Announce loopback in SDP and SIP headers rather than the host's first interface.
     config["nat_1_to_1_ip"] = "127.0.0.1"
+    # The service refuses outbound calls ("cpu exhausted") while the host's CPU is above this
+    # share (default 0.9): a test host running the agent, the servers and the phones on two
+    # cores often is, and nothing else competes with them there.
+    config["max_cpu_utilization"] = 1.0
     return config
 
 
