@@ -25,8 +25,9 @@ first audio cannot be measured; what is measured starts at the room or the dispa
   callers (in child processes of `CALLS_PER_PROCESS`, `bench.livekit_callers`) and of
   livekit-server.
 
-The worker's transport is replaced by a subclass that notes when each job arrived and
-keeps the transports for their pacing statistics (no hook in src/).
+The worker's transport is replaced by a subclass that notes when each job arrived and when
+its room had published the agent's track, and keeps the transports for their pacing
+statistics (no hook in src/).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
 from voice_agent.adapters.livekit import LiveKitCallTransport
+from voice_agent.adapters.livekit.room import LiveKitRoom, RoomListener
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import Call
@@ -119,15 +121,31 @@ def scenario_stack(scenario: Scenario, config: SessionConfig) -> Stack:
     return dataclasses.replace(scripted_stack(config, speech()), speech=speech, web_phone=True)
 
 
+class TimedRoom(LiveKitRoom):
+    """The worker's room, noting when it had joined and published the agent's track."""
+
+    published_at: float | None = None
+
+    async def connect(self, listener: RoomListener) -> None:
+        await super().connect(listener)
+        self.published_at = asyncio.get_running_loop().time()
+
+
 class TimedTransport(LiveKitCallTransport):
     """The worker's transport, noting when the job arrived (the worker builds the transport
-    first thing when it is assigned a job) and kept in `built` for its statistics."""
+    first thing when it is assigned a job) and when the agent's track was published, and
+    kept in `built` for its statistics."""
 
     built: list[TimedTransport] = []
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, url: str, token: str, **kwargs: Any) -> None:
         self.job_received_at = asyncio.get_running_loop().time()
+        self.room: TimedRoom | None = None
+        if kwargs.get("room") is None:
+            self.room = kwargs["room"] = TimedRoom(
+                url, token, sample_rate=kwargs.get("sample_rate", 16000)
+            )
+        super().__init__(url, token, **kwargs)
         self.heard_loud: list[float] = []
         """When each loud frame of the caller's reached the engine."""
         self.played_loud: list[float] = []
@@ -327,7 +345,7 @@ def inbound_ms(exchanges: Sequence[Exchange], agent_heard_loud: Sequence[float])
     return delays
 
 
-async def _web_phone_turns(scenario: Scenario, calls: int) -> list[float]:
+async def web_phone_turns(scenario: Scenario, calls: int) -> list[float]:
     """The caller's voice-to-voice of the same turns on the web phone, on the same fakes."""
     settings = Settings(_env_file=None, stack=StackName.FAKE)
     container = Container()
@@ -363,7 +381,7 @@ async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
         livekit_e2e, livekit_own = e2e_and_own_ms(await worker.stored_latencies())
     config = worker_config(servers, 1).session_config()
     memory_e2e, memory_own = e2e_and_own_ms(await _in_memory_latencies(scenario, config, calls))
-    web_phone_ms = await _web_phone_turns(scenario, calls)
+    web_phone_ms = await web_phone_turns(scenario, calls)
     return {
         "calls": calls,
         "turns_per_call": TURNS,
