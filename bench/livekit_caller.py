@@ -1,6 +1,7 @@
 """The phone caller of `python -m bench livekit` on LiveKit: an ordinary participant in the
-room (the SIP service cannot be built here, so no real SIP leg) publishing the caller's
-microphone at 48 kHz, as the SIP service does, and hearing the agent's track."""
+room (the `sip` part calls through the SIP service with `bench.sip_phone` instead)
+publishing the caller's microphone at 48 kHz, as the SIP service does, and hearing the
+agent's track."""
 
 from __future__ import annotations
 

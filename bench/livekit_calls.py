@@ -1,9 +1,10 @@
 """Phone calls through LiveKit, on the real livekit-server on loopback (started like the
-tests start it) with the worker (`run_worker`) in this process on the scripted fakes, and
-callers that are ordinary participants (the SIP service cannot be built here, so INVITE to
-first audio cannot be measured; what is measured starts at the room or the dispatch).
+tests start it) with the worker (`run_worker`) in this process on the scripted fakes. The
+callers of `answer`, `turns` and `concurrency` are ordinary participants (what is measured
+starts at the room or the dispatch); the `sip` part's caller is a real SIP phone calling
+through the real LiveKit SIP service (livekit-sip, built by `make livekit-servers`).
 
-`python -m bench livekit [--part answer|turns|concurrency] [--calls N] [--json]`:
+`python -m bench livekit [--part answer|turns|concurrency|sip] [--calls N] [--json]`:
 
 - answer: a room is created, the caller joins and publishes its microphone, the agent is
   dispatched. Dispatch to published is from the worker receiving the job (the transport is
@@ -24,9 +25,27 @@ first audio cannot be measured; what is measured starts at the room or the dispa
   be heard (target p99 <= 10 ms), the event loop's lag, and the CPU of the worker, of the
   callers (in child processes of `CALLS_PER_PROCESS`, `bench.livekit_callers`) and of
   livekit-server.
+- sip (`bench.sip_calls`): real SIP calls. baresip (`bench.sip_phone`, G.711 at 8 kHz)
+  dials a number of livekit-sip's whose inbound trunk and dispatch rule (the provisioning of
+  `voice-agent sip setup`) send each call to the worker, and talks the `turns` part's
+  scenario, one call after another. Answer: `invite_to_200_ok` (the INVITE sent -> the
+  phone got 200 OK) and `invite_to_first_audio` (the INVITE sent -> the first loud agent
+  frame reached the phone; target p95 <= 1 s with the local stack's greeting, on the fakes
+  reported as it is), split into `invite_to_dispatch` (-> the worker got the job),
+  `dispatch_to_published` (the job -> the agent's track published, the server's
+  acknowledgement as the worker sees it; target p95 <= 300 ms), `dispatch_to_200_ok` (the
+  job -> 200 OK: livekit-sip answers once it has subscribed to that track) and
+  `200_ok_to_first_audio`; `stored_*` are the worker's own answer times. Voice-to-voice at
+  the phone, `caller_voice_to_voice_sip`: the caller's last loud speech frame left the phone
+  -> the reply's first loud frame reached it, against `caller_voice_to_voice_web_phone` on
+  the same scenario in the same run (`sip_extra_over_web_phone`, target <= 60 ms), split as
+  in `turns` into the way in (`caller_speech_end_to_agent`) and the way out
+  (`agent_reply_to_caller`). `phone_jitter_buffer` and `heard_slip` check how the phone's
+  recordings were put on the clock (`bench.sip_calls` says how).
 
-The worker's transport is replaced by a subclass that notes when each job arrived and
-keeps the transports for their pacing statistics (no hook in src/).
+The worker's transport is replaced by a subclass that notes when each job arrived and when
+its room had published the agent's track, and keeps the transports for their pacing
+statistics (no hook in src/).
 """
 
 from __future__ import annotations
@@ -39,6 +58,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -48,7 +68,7 @@ from typing import Any
 from unittest import mock
 
 from dependency_injector import providers
-from fake_servers.livekit_server import LiveKitServers, LiveKitUnavailable
+from fake_servers.livekit_server import LiveKitServers, LiveKitUnavailable, livekit_sip_binary
 from pydantic import SecretStr
 
 from bench.caller import LOUD_RMS, WAIT_S, Exchange, talk
@@ -68,6 +88,7 @@ from voice_agent.adapters.fakes.llm import ScriptedLanguageModel
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
 from voice_agent.adapters.livekit import LiveKitCallTransport
+from voice_agent.adapters.livekit.room import LiveKitRoom, RoomListener
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import Call
@@ -86,11 +107,11 @@ from voice_agent.entrypoints.scripted.runner import build_scripted_call
 from voice_agent.entrypoints.scripted.scenario import Scenario, parse_scenario
 from voice_agent.entrypoints.worker import main as worker_main
 
-PARTS = ("answer", "turns", "concurrency")
+PARTS = ("answer", "turns", "concurrency", "sip")
 AGENT_NAME = "bench-receptionist"
 REPLY = "Sure. We have a table for you at seven tonight."
 TURNS = 4
-DEFAULT_CALLS = {"answer": 20, "turns": 10, "concurrency": 50}
+DEFAULT_CALLS = {"answer": 20, "turns": 10, "concurrency": 50, "sip": 5}
 SEQUENTIAL_SLOTS = 1
 """Calls the worker takes at once when the bench calls one after another: one, as a worker
 with `WORKER_MAX_CALLS=1` would (it reports itself available the moment a call ends)."""
@@ -119,15 +140,31 @@ def scenario_stack(scenario: Scenario, config: SessionConfig) -> Stack:
     return dataclasses.replace(scripted_stack(config, speech()), speech=speech, web_phone=True)
 
 
+class TimedRoom(LiveKitRoom):
+    """The worker's room, noting when it had joined and published the agent's track."""
+
+    published_at: float | None = None
+
+    async def connect(self, listener: RoomListener) -> None:
+        await super().connect(listener)
+        self.published_at = asyncio.get_running_loop().time()
+
+
 class TimedTransport(LiveKitCallTransport):
     """The worker's transport, noting when the job arrived (the worker builds the transport
-    first thing when it is assigned a job) and kept in `built` for its statistics."""
+    first thing when it is assigned a job) and when the agent's track was published, and
+    kept in `built` for its statistics."""
 
     built: list[TimedTransport] = []
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, url: str, token: str, **kwargs: Any) -> None:
         self.job_received_at = asyncio.get_running_loop().time()
+        self.room: TimedRoom | None = None
+        if kwargs.get("room") is None:
+            self.room = kwargs["room"] = TimedRoom(
+                url, token, sample_rate=kwargs.get("sample_rate", 16000)
+            )
+        super().__init__(url, token, **kwargs)
         self.heard_loud: list[float] = []
         """When each loud frame of the caller's reached the engine."""
         self.played_loud: list[float] = []
@@ -290,7 +327,7 @@ async def answer(servers: LiveKitServers, calls: int) -> dict[str, Any]:
         "stored_job_to_first_audio": latency_summary(
             [a.first_audio_ms for a in answers if a.first_audio_ms is not None]
         ),
-        "invite_to_first_audio": "not measurable: no SIP service here",
+        "invite_to_first_audio": "on a SIP call: --part sip",
     }
 
 
@@ -327,7 +364,7 @@ def inbound_ms(exchanges: Sequence[Exchange], agent_heard_loud: Sequence[float])
     return delays
 
 
-async def _web_phone_turns(scenario: Scenario, calls: int) -> list[float]:
+async def web_phone_turns(scenario: Scenario, calls: int) -> list[float]:
     """The caller's voice-to-voice of the same turns on the web phone, on the same fakes."""
     settings = Settings(_env_file=None, stack=StackName.FAKE)
     container = Container()
@@ -363,7 +400,7 @@ async def turns(servers: LiveKitServers, calls: int) -> dict[str, Any]:
         livekit_e2e, livekit_own = e2e_and_own_ms(await worker.stored_latencies())
     config = worker_config(servers, 1).session_config()
     memory_e2e, memory_own = e2e_and_own_ms(await _in_memory_latencies(scenario, config, calls))
-    web_phone_ms = await _web_phone_turns(scenario, calls)
+    web_phone_ms = await web_phone_turns(scenario, calls)
     return {
         "calls": calls,
         "turns_per_call": TURNS,
@@ -485,15 +522,32 @@ async def loop_lag_ms(period_s: float, lags_ms: list[float]) -> None:
         lags_ms.append(max(0.0, loop.time() - due) * 1000)
 
 
-BENCHES = {"answer": answer, "turns": turns, "concurrency": concurrency}
+async def sip(servers: LiveKitServers, calls: int) -> dict[str, Any]:
+    from bench.sip_calls import sip_calls  # it builds on this module: imported when run
+
+    return await sip_calls(servers, calls)
+
+
+BENCHES = {"answer": answer, "turns": turns, "concurrency": concurrency, "sip": sip}
 
 
 async def run(parts: list[str], calls: int | None) -> dict[str, Any]:
     report: dict[str, Any] = {}
-    with LiveKitServers() as servers:
+    with LiveKitServers(sip="sip" in parts) as servers:
         for part in parts:
             report[part] = await BENCHES[part](servers, calls or DEFAULT_CALLS[part])
     return report
+
+
+def sip_unavailable() -> str | None:
+    """Why the `sip` part cannot run on this machine (None: it can)."""
+    if shutil.which("baresip") is None:
+        return "no baresip on PATH (the Debian package `baresip-core`)"
+    try:
+        livekit_sip_binary()
+    except LiveKitUnavailable as error:
+        return str(error)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -505,10 +559,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     if args.calls is not None and args.calls < 1:
         parser.error("--calls must be at least 1")
+    parts, skipped = args.part or list(PARTS), {}
+    if not args.part and (missing := sip_unavailable()) is not None:
+        parts.remove("sip")  # all parts but this one can run here
+        skipped["sip"] = f"skipped: {missing}"
     try:
-        report = asyncio.run(run(args.part or list(PARTS), args.calls))
+        report = asyncio.run(run(parts, args.calls))
     except LiveKitUnavailable as error:
         print(f"bench livekit needs the LiveKit server: {error}")
         return 2
-    print(json.dumps(report, indent=None if args.json else 2))
+    print(json.dumps(report | skipped, indent=None if args.json else 2))
     return 0
