@@ -313,6 +313,31 @@ async def sip_calls(servers: LiveKitServers, calls: int) -> dict[str, Any]:
     }
 
 
+async def sip_answers(servers: LiveKitServers, calls: int) -> dict[str, Any]:
+    """`sip-local`: calls answered by the worker on the embedded local stack, whose greeting
+    Piper synthesizes for each call; the caller hangs up once the greeting has finished."""
+    await provision(servers)
+    done: list[tuple[SipCallTimes, TimedTransport]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-sip-local-") as tmp:
+        quiet = write_wav(Path(tmp) / "quiet.wav", np.zeros(PHONE_RATE, np.int16))
+        async with running_worker(servers, None, max_calls=SEQUENTIAL_SLOTS) as worker:
+            for n in range(calls):
+                times = await call(servers, Path(tmp) / f"call-{n}", quiet, turns=0)
+                await worker.wait_ended(n + 1)
+                done.append((times, _transport(n)))
+            answers = [c.answer for c in await worker.stored_calls() if c.answer]
+    return {
+        "calls": calls,
+        "invite_to_200_ok": ms([(t.invite_at, t.ok_at) for t, _ in done]),
+        "invite_to_first_audio": ms([(t.invite_at, t.first_audio_at) for t, _ in done]),
+        "dispatch_to_published": ms([(tr.job_received_at, _published(tr)) for _, tr in done]),
+        "200_ok_to_first_audio": ms([(t.ok_at, t.first_audio_at) for t, _ in done]),
+        "stored_job_to_first_audio": latency_summary(
+            [a.first_audio_ms for a in answers if a.first_audio_ms is not None]
+        ),
+    }
+
+
 def _transport(n: int) -> TimedTransport:
     """The worker's transport of call `n` (the calls come one after another)."""
     if len(TimedTransport.built) != n + 1:

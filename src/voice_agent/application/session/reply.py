@@ -19,7 +19,7 @@ from voice_agent.application.ports.llm import (
 )
 from voice_agent.application.ports.transport import CallTransport
 from voice_agent.application.ports.tts import SynthesizedAudio, SynthesizedSpan, TextToSpeech
-from voice_agent.application.session.canned import CannedSpeech
+from voice_agent.application.session.canned import CannedSpeech, Recording
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.heard_text import SpokenSpan, heard_text
 from voice_agent.domain.history import ChatMessage
@@ -186,6 +186,10 @@ class AgentReply:
 
     async def _speak(self, phrases: asyncio.Queue[str | None]) -> None:
         rate = self._transport.output_sample_rate
+        recording = self._prerendered(rate)
+        if recording is not None:
+            await self._play_recording(recording)
+            return
         try:
             async for event in self._tts.synthesize(self._texts(phrases), sample_rate=rate):
                 if isinstance(event, SynthesizedAudio):
@@ -216,6 +220,21 @@ class AgentReply:
         if self.output.spans:
             return [" ".join(span.text for span in self.output.spans if span.start < made)]
         return self.output.phrases
+
+    def _prerendered(self, rate: int) -> Recording | None:
+        """The audio of a canned line rendered earlier (the greeting), if it is one."""
+        if isinstance(self._source, ModelRequest) or len(self._source) != 1:
+            return None
+        return self._canned.recording(self._source[0], rate)
+
+    async def _play_recording(self, recording: Recording) -> None:
+        """A canned line played from its recording, its words timed as when it was made."""
+        assert not isinstance(self._source, ModelRequest)
+        self.timings.first_text_at = self._clock.now()
+        self.output.phrases.append(self._source[0])
+        self.output.spans.extend(recording.spans)
+        for chunk in recording.chunks:
+            await self._play(chunk.duration, SynthesizedAudio(chunk))
 
     async def _play_canned_apology(self, rate: int) -> None:
         audio = self._canned.cached(self._apology, rate)

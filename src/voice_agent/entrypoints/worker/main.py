@@ -67,6 +67,9 @@ async def run_worker(
     store = await resolved(container.call_store())
     stack = await resolved(container.stack())
     rate = container.sample_rate()
+    prompts = container.session_config().prompts
+    for line in (prompts.apology, prompts.greeting):  # before taking calls: see CannedSpeech
+        await stack.canned.prepare(line, rate)
     metrics = PrometheusMetrics()
     if stack.breakers is not None:
         metrics.watch_breakers(stack.breakers)
