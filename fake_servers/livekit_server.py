@@ -53,33 +53,25 @@ class LiveKitUnavailable(RuntimeError):
 
 def livekit_server_binary() -> Path:
     """The livekit-server the Makefile builds for its pinned version (`make livekit-servers`)."""
-    out = subprocess.run(
-        ["make", "-s", "-C", str(ROOT), "print-livekit-server"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    binary = Path(out.stdout.strip())
-    if not binary.is_file():
-        raise LiveKitUnavailable(
-            f"no livekit-server at {binary}: build it with `make livekit-servers`"
-        )
-    return binary
+    return _built("livekit-server")
 
 
 def livekit_sip_binary() -> Path:
     """The livekit-sip the Makefile builds from third_party/livekit-sip (`make livekit-servers`)."""
+    return _built("livekit-sip")
+
+
+def _built(name: str) -> Path:
+    """Where the Makefile puts `name` (`make print-NAME`); raises if it is not built."""
     out = subprocess.run(
-        ["make", "-s", "-C", str(ROOT), "print-livekit-sip"],
+        ["make", "-s", "-C", str(ROOT), f"print-{name}"],
         capture_output=True,
         text=True,
         check=True,
     )
     binary = Path(out.stdout.strip())
     if not binary.is_file():
-        raise LiveKitUnavailable(
-            f"no livekit-sip at {binary}: build it with `make livekit-servers`"
-        )
+        raise LiveKitUnavailable(f"no {name} at {binary}: build it with `make livekit-servers`")
     return binary
 
 

@@ -388,17 +388,33 @@ async def asks_for_a_person(line: Line, caller: BaresipPhone, tmp_path: Path) ->
 TRANSFER = ScriptedReply("Let me put you through.", (ScriptedToolCall("transfer_call"),))
 
 
+@dataclass(frozen=True)
+class Transfer:
+    desk: BaresipPhone
+    worker: Agent
+    caller: BaresipPhone
+    line: Line
+
+
+@contextlib.asynccontextmanager
+async def transfer_ringing(servers: LiveKitServers, tmp_path: Path) -> AsyncIterator[Transfer]:
+    """A caller asked for a person, the model transferred the call, the desk is ringing."""
+    async with (
+        front_desk(tmp_path) as desk,
+        agent(servers, ["Can I talk to a person"], [TRANSFER], transfer_to=desk.uri) as worker,
+        phone(tmp_path) as caller,
+    ):
+        line = await answered_line(caller, servers)
+        await asks_for_a_person(line, caller, tmp_path)
+        await desk.wait_for("CALL_INCOMING", CALL_TIMEOUT_S)
+        yield Transfer(desk, worker, caller, line)
+
+
 async def test_a_transfer_hands_the_caller_to_the_desk_by_sip_refer(
     sip_servers: LiveKitServers, tmp_path: Path
 ) -> None:
-    async with (
-        front_desk(tmp_path) as desk,
-        agent(sip_servers, ["Can I talk to a person"], [TRANSFER], transfer_to=desk.uri) as worker,
-        phone(tmp_path) as caller,
-    ):
-        line = await answered_line(caller, sip_servers)
-        await asks_for_a_person(line, caller, tmp_path)
-        await desk.wait_for("CALL_INCOMING", CALL_TIMEOUT_S)
+    async with transfer_ringing(sip_servers, tmp_path) as transfer:
+        desk, worker, caller = transfer.desk, transfer.worker, transfer.caller
         await desk.accept()
         call = await worker.the_call()
         # The caller's phone was told to call the desk and did: the two talk directly.
@@ -417,14 +433,8 @@ async def test_a_transfer_hands_the_caller_to_the_desk_by_sip_refer(
 async def test_a_busy_desk_is_told_to_the_caller_who_stays_with_the_agent(
     sip_servers: LiveKitServers, tmp_path: Path
 ) -> None:
-    async with (
-        front_desk(tmp_path) as desk,
-        agent(sip_servers, ["Can I talk to a person"], [TRANSFER], transfer_to=desk.uri) as worker,
-        phone(tmp_path) as caller,
-    ):
-        line = await answered_line(caller, sip_servers)
-        await asks_for_a_person(line, caller, tmp_path)
-        await desk.wait_for("CALL_INCOMING", CALL_TIMEOUT_S)
+    async with transfer_ringing(sip_servers, tmp_path) as transfer:
+        desk, worker, caller, line = transfer.desk, transfer.worker, transfer.caller, transfer.line
         turned_down = line.at(time.monotonic())
         await desk.hang_up()  # 486 Busy Here
         await line.hears_voice_after(turned_down, seconds=1.5)
