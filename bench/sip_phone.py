@@ -214,15 +214,17 @@ class BaresipPhone:
 
     async def wait_for(self, kind: str, timeout_s: float) -> PhoneEvent:
         """The first event of `kind` (already received or still to come)."""
+        return (await self.wait_for_many(kind, 1, timeout_s))[0]
 
-        def found() -> PhoneEvent | None:
-            return next((event for event in self.events if event.kind == kind), None)
+    async def wait_for_many(self, kind: str, count: int, timeout_s: float) -> list[PhoneEvent]:
+        """The first `count` events of `kind` (as CALL_DTMF_START: one per key heard)."""
+
+        def found() -> list[PhoneEvent]:
+            return [event for event in self.events if event.kind == kind][:count]
 
         async with asyncio.timeout(timeout_s), self._changed:
-            await self._changed.wait_for(lambda: found() is not None)
-        event = found()
-        assert event is not None
-        return event
+            await self._changed.wait_for(lambda: len(found()) == count)
+        return found()
 
     # -- what the caller heard and said -------------------------------------------------
     def heard(self) -> npt.NDArray[np.int16]:

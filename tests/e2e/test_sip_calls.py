@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from bench.livekit_caller import join_token
 from bench.sip_phone import PHONE_RATE, BaresipPhone, PhoneEvent, loud_windows, utterance
 from dependency_injector import providers
 from livekit import api
@@ -33,6 +34,7 @@ from voice_agent.adapters.audio.wav import read_wav, write_wav
 from voice_agent.adapters.fakes.llm import ScriptedLanguageModel, ScriptedReply, ScriptedToolCall
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
+from voice_agent.adapters.livekit import LiveKitCallTransport
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import Call, CallStatus, EndReason
@@ -625,3 +627,42 @@ async def outbound_trunk(servers: LiveKitServers, address: str) -> str:
         )
     trunk_id: str = trunk.sip_trunk_id
     return trunk_id
+
+
+async def test_keys_the_agent_presses_reach_the_phone_as_dtmf(
+    sip_servers: LiveKitServers, tmp_path: Path
+) -> None:
+    """`LiveKitCallTransport.send_dtmf` (RFC 4733 through the room and the SIP service), with
+    the test as the agent: it joins the room the call rang into."""
+    async with phone(tmp_path) as caller:
+        await caller.dial(sip_servers.sip_uri(NUMBER))
+        room = await ringing_room(sip_servers)
+        transport = LiveKitCallTransport(
+            sip_servers.ws_url, join_token(sip_servers, room, "agent"), answer_timeout_s=10
+        )
+        try:
+            await transport.open()  # the agent's track: the SIP service answers
+            await caller.wait_for("CALL_ESTABLISHED", CALL_TIMEOUT_S)
+            await transport.send_dtmf("12#")
+            pressed = await caller.wait_for_many("CALL_DTMF_START", 3, CALL_TIMEOUT_S)
+        finally:
+            await transport.close("completed")
+
+    assert [event.text for event in pressed] == ["1", "2", "#"]
+
+
+async def ringing_room(servers: LiveKitServers) -> str:
+    """The room livekit-sip made for the call ringing (the only room with a SIP caller)."""
+    client = api.LiveKitAPI(servers.url, servers.api_key, servers.api_secret)
+    try:
+        async with asyncio.timeout(CALL_TIMEOUT_S):
+            while True:
+                for room in (await client.room.list_rooms(api.ListRoomsRequest())).rooms:
+                    people = await client.room.list_participants(
+                        api.ListParticipantsRequest(room=room.name)
+                    )
+                    if any(p.kind == api.ParticipantInfo.Kind.SIP for p in people.participants):
+                        return str(room.name)
+                await asyncio.sleep(0.05)  # polling the server for the room, not timing
+    finally:
+        await client.aclose()
