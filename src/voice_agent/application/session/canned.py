@@ -22,8 +22,13 @@ async def _one(text: str) -> AsyncIterator[str]:
 class Recording:
     """A canned line's audio and the synthesizer's timing of its words (for heard text)."""
 
+    text: str
     chunks: list[AudioChunk]
     spans: list[SpokenSpan]
+
+    @property
+    def duration(self) -> float:
+        return sum(chunk.duration for chunk in self.chunks)
 
 
 class CannedSpeech:
@@ -33,10 +38,6 @@ class CannedSpeech:
         self._tts = tts
         self._recordings: dict[tuple[str, int], Recording] = {}
         self._lock = asyncio.Lock()
-
-    def cached(self, text: str, sample_rate: int) -> list[AudioChunk] | None:
-        recording = self.recording(text, sample_rate)
-        return recording.chunks if recording is not None else None
 
     def recording(self, text: str, sample_rate: int) -> Recording | None:
         return self._recordings.get((text, sample_rate))
@@ -60,4 +61,4 @@ class CannedSpeech:
                 chunks.append(event.chunk)
             elif isinstance(event, SynthesizedSpan):
                 spans.append(SpokenSpan(event.text, event.start, event.end))
-        return Recording(chunks, spans)
+        return Recording(text, chunks, spans)

@@ -188,6 +188,7 @@ class AgentReply:
         rate = self._transport.output_sample_rate
         recording = self._prerendered(rate)
         if recording is not None:
+            self.timings.first_text_at = self._clock.now()
             await self._play_recording(recording)
             return
         try:
@@ -228,22 +229,19 @@ class AgentReply:
         return self._canned.recording(self._source[0], rate)
 
     async def _play_recording(self, recording: Recording) -> None:
-        """A canned line played from its recording, its words timed as when it was made."""
-        assert not isinstance(self._source, ModelRequest)
-        self.timings.first_text_at = self._clock.now()
-        self.output.phrases.append(self._source[0])
-        self.output.spans.extend(recording.spans)
+        """A canned line played from its recording, after whatever this reply already
+        played; its words timed as when it was made (the whole line as one span if the
+        synthesizer timed nothing)."""
+        start = self.output.audio_seconds
+        spans = recording.spans or [SpokenSpan(recording.text, 0.0, recording.duration)]
+        self.output.phrases.append(recording.text)
+        self.output.spans.extend(SpokenSpan(s.text, start + s.start, start + s.end) for s in spans)
         for chunk in recording.chunks:
             await self._play(chunk.duration, SynthesizedAudio(chunk))
 
     async def _play_canned_apology(self, rate: int) -> None:
-        audio = self._canned.cached(self._apology, rate)
-        if not audio:
+        recording = self._canned.recording(self._apology, rate)
+        if recording is None or not recording.chunks:
             log.error("no pre-rendered apology to play: the caller hears silence")
             return
-        start = self.output.audio_seconds
-        duration = sum(chunk.duration for chunk in audio)
-        self.output.phrases.append(self._apology)
-        self.output.spans.append(SpokenSpan(self._apology, start, start + duration))
-        for chunk in audio:
-            await self._play(chunk.duration, SynthesizedAudio(chunk))
+        await self._play_recording(recording)
