@@ -114,14 +114,22 @@ async def test_the_agents_voice_reaches_the_caller_and_is_counted_as_played(
 
 
 async def test_the_caller_leaving_ends_the_audio_stream(
-    call: tuple[LiveKitCallTransport, Caller],
+    call: tuple[LiveKitCallTransport, Caller], livekit_servers: LiveKitServers
 ) -> None:
     transport, caller = call
     frames = transport.audio_frames()
+    room = caller.room.name
     await caller.room.disconnect()
-    async with asyncio.timeout(10):
-        async for _ in frames:
-            pass
+    try:
+        async with asyncio.timeout(10):
+            async for _ in frames:
+                pass
+    except TimeoutError:
+        said = [line for line in livekit_servers.server_log().splitlines() if room in line]
+        pytest.fail(
+            "the caller's leaving was not seen; the server's log of the room:\n"
+            + "\n".join(said[-30:])
+        )
     assert transport.hung_up_by == "caller"
 
 

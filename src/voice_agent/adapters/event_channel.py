@@ -17,6 +17,7 @@ class EventChannel(Generic[T]):
 
     def __init__(self, max_items: int = 0) -> None:
         self._queue: asyncio.Queue[T | Exception | object] = asyncio.Queue(max_items)
+        self._ended = False
         self.dropped = 0
 
     def put(self, item: T) -> None:
@@ -31,6 +32,9 @@ class EventChannel(Generic[T]):
         self._push(_END)
 
     def _push(self, item: T | Exception | object) -> None:
+        if self._ended:
+            return  # after the end nothing is read: kept, it could push the end out
+        self._ended = item is _END or isinstance(item, Exception)
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped += 1
