@@ -134,6 +134,26 @@ async def test_words_at_a_pause_the_caller_talks_over_are_withdrawn(
     await session.close()
 
 
+async def test_words_before_a_pause_the_caller_went_on_from_still_come_as_an_interim(
+    stt: WhisperSpeechToText,
+) -> None:
+    """The caller resumes before the guess at the pause is done: the guess's words still
+    come, as a plain interim (what confirms a barge-in over the agent), before the final."""
+    session = await stt.open_session()
+    await _push(session, spoken("Hello,") + SHORT_PAUSE + spoken("I would like to book"))
+    so_far = await _next_transcript(session)
+    assert isinstance(so_far, InterimTranscript)
+    assert not so_far.at_pause
+    assert "hello" in so_far.text.lower()
+    assert "book" not in so_far.text.lower(), "only the words before the pause"
+    await _push(session, AudioChunk.silence(1.0, 16000))
+    final = await _next_transcript(session)
+    while isinstance(final, InterimTranscript):  # guesses at later pauses, if any
+        final = await _next_transcript(session)
+    assert "book" in final.text.lower()
+    await session.close()
+
+
 def _floats(audio: AudioChunk) -> np.ndarray:
     return to_int16(audio).astype(np.float32) / 32768.0
 

@@ -40,6 +40,7 @@ from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.events import (
     CallEnded,
+    CallerInterrupted,
     DomainEvent,
     DtmfReceived,
     ProviderFailed,
@@ -565,9 +566,14 @@ async def test_on_the_local_stack_words_said_as_the_call_connects_stop_the_greet
     sip_servers: LiveKitServers, tmp_path: Path
 ) -> None:
     """The caller talks as soon as the phone is answered, over the greeting: the agent stops
-    and the recognizer gets the words. (The first word, said over the greeting's first
-    100 ms, was missing from the transcript in 1 of 4 runs: an open defect, see the notes of
-    issue 11; this test checks the rest of the sentence.)"""
+    on the caller's first words, not after the 2 s rule for voice without words, and the
+    recognizer gets the sentence.
+
+    Only the rest of the sentence is checked: in about 1 run in 40 on a host saturated by
+    two busy loops, Whisper tiny.en leaves out the first word, "Hello", of the whole
+    utterance although its audio reached the recognizer (the utterance then also came out
+    0.4 s longer and the voice detector saw a pause inside the word: the audio arrived
+    stretched). Found and measured in the notes of issue 11."""
     words = espeak(tmp_path, "Hello, I would like to make an appointment for tomorrow morning.")
     async with local_agent(sip_servers) as worker, phone(tmp_path) as caller:
         await caller.dial(sip_servers.sip_uri(NUMBER))
@@ -580,6 +586,10 @@ async def test_on_the_local_stack_words_said_as_the_call_connects_stop_the_greet
 
     greeting, asked = call.turns[:2]
     assert greeting.interrupted
+    [interrupted] = [e for e in worker.events if isinstance(e, CallerInterrupted)]
+    # The words start about 0.15 s into the greeting; "Hello," is confirmed by Whisper at
+    # the pause after it (0.8-1.0 s measured), the rule for voice without words at 2.15 s.
+    assert interrupted.heard_seconds < 1.7, worker.story()
     assert asked.role is Role.CALLER
     heard = set(re.findall(r"[a-z]+", asked.text.lower()))
     assert {"appointment", "tomorrow", "morning"} <= heard, worker.story()

@@ -21,6 +21,12 @@ which takes about 0.2 s off every turn. A guess done before the end is confirmed
 ~30 ms before, 2026-11-27) is published at once as an `InterimTranscript` marked `at_pause`,
 so the engine can start the reply's prompt on it; a published guess the caller talks over is
 withdrawn by the same words without the mark.
+
+A guess the caller talks past before it is done still finishes (it is usually already running:
+the model's thread is idle at a pause) and is published as a plain interim, the words so far,
+unless the final comes first. Over the agent's voice those words confirm a barge-in about a
+second after the caller starts; waiting for the end of the sentence let the agent talk over
+the caller for the whole 2 s rule (2026-11-27).
 """
 
 from __future__ import annotations
@@ -248,6 +254,10 @@ class WhisperSession:
         """A transcription started at the current pause, before the VAD confirmed the end."""
         self._published: str | None = None
         """That guess's text, once published as an interim at a pause."""
+        self._overtaken: set[asyncio.Task[str]] = set()
+        """Guesses the caller talked past before they were done: their words are still what
+        was said so far, published as plain interims unless the final comes first (over the
+        agent's voice, those words are what confirms a barge-in)."""
         self.guesses_used = 0
         self.guesses_dropped = 0
         self._closed = False
@@ -277,6 +287,7 @@ class WhisperSession:
     async def close(self) -> None:
         self._closed = True
         self._drop_guess()
+        self._cancel_overtaken()
         for task in self._pending:
             task.cancel()
         self._events.close()
@@ -311,15 +322,39 @@ class WhisperSession:
             self._events.put(InterimTranscript(text, at_pause=True))
 
     def _drop_guess(self) -> None:
-        if self._guess is not None:
-            self._guess.cancel()
-            self._guess = None
+        guess, self._guess = self._guess, None
+        if guess is not None:
             self.guesses_dropped += 1
+            if not guess.done() and self._owner.publish_guesses:
+                self._overtaken.add(guess)
+                guess.add_done_callback(self._publish_overtaken)
+            else:
+                guess.cancel()
         if self._published is not None and not self._closed:
             self._events.put(InterimTranscript(self._published))  # no longer at a pause
         self._published = None
 
+    def _publish_overtaken(self, guess: asyncio.Task[str]) -> None:
+        """The words before a pause the caller went on from: a plain interim (the final, of
+        the whole utterance, will say more)."""
+        if guess not in self._overtaken:
+            return  # the final came first
+        self._overtaken.discard(guess)
+        if guess.cancelled() or guess.exception() is not None:
+            return
+        text = guess.result()
+        if text and not self._closed:
+            self._events.put(InterimTranscript(text))
+
+    def _cancel_overtaken(self) -> None:
+        """Guesses still queued are skipped (the final waits for no one), running ones
+        finish unheard."""
+        for guess in self._overtaken:
+            guess.cancel()
+        self._overtaken.clear()
+
     def _end_utterance(self, *, keep_tail_s: float, use_guess: bool = False) -> None:
+        self._cancel_overtaken()  # the final transcript comes next
         self._speaking = False
         guess, self._guess = self._guess, None
         self._published = None  # the final transcript replaces it
