@@ -102,6 +102,26 @@ async def test_a_web_call_on_the_cloud_stack_is_answered_and_its_cost_stored(
     assert stored.answer.first_audio_ms is not None
 
 
+async def test_the_greeting_is_synthesized_once_at_start_up_not_for_every_call(
+    cloud: FakeCloud, ws_url: str
+) -> None:
+    greetings = []
+    for _ in range(2):
+        async with phone_call(ws_url) as phone:
+            await phone.wait_until("the greeting", lambda: len(agent_turns(phone)) == 1)
+            greetings.append(agent_turns(phone)[0]["text"])
+            await phone.hang_up()
+    greeting = greetings[0]
+    assert greetings == [greeting, greeting]
+    asked = [
+        request
+        for connection in cloud.cartesia.connections
+        for request in connection.requests
+        if greeting in request.get("transcript", "")
+    ]
+    assert len(asked) == 1
+
+
 async def test_an_open_circuit_shows_in_health_and_metrics_of_the_running_server(
     cloud: FakeCloud, tmp_path: Path
 ) -> None:

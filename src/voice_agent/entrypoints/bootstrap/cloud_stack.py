@@ -37,14 +37,20 @@ async def cloud_stack(
     settings: Settings, config: SessionConfig, turn_end: TurnEndDetector, sample_rate: int
 ) -> AsyncIterator[Stack]:
     """The container's `cloud` stack. Every key is checked now (`ProviderAuthError` stops
-    start-up). The apology is rendered now, through the process's own chain (not billed to
-    a call); if synthesis is down at start-up, the first call that needs it renders it."""
+    start-up). The apology and the greeting are rendered now, through the process's own
+    chain (not billed to a call): every call then plays the greeting the moment it is
+    answered, without waiting for Cartesia. If synthesis is down at start-up, the first call
+    that needs the apology renders it, and calls synthesize their greeting as they go."""
     providers = build_cloud_providers(settings, LoopClock())
     try:
         await providers.verify()
         canned = CannedSpeech(providers.for_call(UsageLedger()).tts)
-        if await canned.prepare(config.prompts.apology, sample_rate) is None:
-            log.warning("could not render the apology at start-up; the first call will")
+        for name, line in (
+            ("apology", config.prompts.apology),
+            ("greeting", config.prompts.greeting),
+        ):
+            if await canned.prepare(line, sample_rate) is None:
+                log.warning("could not render the %s at start-up", name)
         yield Stack(
             StackName.CLOUD,
             config,
