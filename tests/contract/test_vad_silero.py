@@ -1,9 +1,11 @@
+import gc
+
 import pytest
 
 from tests.contract.local_models import SENTENCE, spoken
 from tests.contract.vad_contract import VoiceActivityDetectorContract
 from voice_agent.adapters.local.silero import SileroSettings, SileroVoiceActivityDetector
-from voice_agent.application.ports.vad import VoiceEnded, VoiceStarted
+from voice_agent.application.ports.vad import VadEvent, VadSession, VoiceEnded, VoiceStarted
 from voice_agent.domain.audio import AudioChunk
 
 pytestmark = pytest.mark.slow
@@ -43,3 +45,33 @@ def test_a_pause_at_a_comma_ends_the_voice_and_the_rest_starts_it_again() -> Non
     unsplit = SileroVoiceActivityDetector(SileroSettings(min_silence_s=0.3)).open_session(16000)
     events = [type(e) for frame in audio.split(0.02) for e in unsplit.push(frame)]
     assert events == [VoiceStarted, VoiceEnded]
+
+
+def test_calls_one_after_another_reuse_one_loaded_model_from_a_fresh_state(
+    speech: AudioChunk,
+) -> None:
+    """Loading a model takes 40-60 ms on the event loop as a call is answered: a call ended
+    gives its model back, reset, and the next call hears exactly what a fresh model hears."""
+    audio = AudioChunk.silence(0.5, 16000) + speech + AudioChunk.silence(1.0, 16000)
+
+    def heard(session: VadSession) -> list[VadEvent]:
+        return [e for frame in audio.split(0.02) for e in session.push(frame)]
+
+    expected = heard(SileroVoiceActivityDetector(loaded=0).open_session(16000))
+    vad = SileroVoiceActivityDetector(loaded=1)
+    call = vad.open_session(16000)
+    for frame in (AudioChunk.silence(0.5, 16000) + speech).split(0.02):  # ends mid-speech
+        call.push(frame)
+    del call
+    gc.collect()
+    assert heard(vad.open_session(16000)) == expected
+    assert vad.pool.loads == 1
+
+
+def test_calls_at_the_same_time_each_get_their_own_model() -> None:
+    vad = SileroVoiceActivityDetector(loaded=1)
+    sessions = [vad.open_session(16000) for _ in range(3)]
+    assert (vad.pool.loads, vad.pool.free) == (3, 0)
+    del sessions
+    gc.collect()
+    assert vad.pool.free == 3

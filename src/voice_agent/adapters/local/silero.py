@@ -2,10 +2,18 @@
 
 The model takes exactly 512 samples at 16 kHz (32 ms); frames of any size and rate are
 resampled with soxr and buffered into those windows. One model state per call.
+
+Loading a model (an ONNX Runtime session) takes 40-60 ms of CPU, and a local call opens two
+(the caller's turn-taking and Whisper's segmenting) on the event loop as it is answered:
+that delayed the greeting and stalled every other call for as long. So the detector keeps
+loaded models in a pool: a session takes one (its state reset) and gives it back when the
+session is gone.
 """
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,9 +41,41 @@ class SileroSettings:
     (docs/performance.md, "Local stack")."""
 
 
+class ModelPool:
+    """Loaded Silero models not in use (any thread may give one back: a session is given
+    back by the garbage collector)."""
+
+    def __init__(self, loaded: int = 0) -> None:
+        self._free = [SileroVAD(RATE) for _ in range(loaded)]
+        self._lock = threading.Lock()
+        self.loads = loaded
+        """Models loaded so far (a pool that keeps up loads no more after start-up)."""
+
+    @property
+    def free(self) -> int:
+        return len(self._free)
+
+    def take(self) -> SileroVAD:
+        with self._lock:
+            model = self._free.pop() if self._free else None
+        if model is None:
+            self.loads += 1
+            return SileroVAD(RATE)
+        model.reset()
+        return model
+
+    def give_back(self, model: SileroVAD) -> None:
+        with self._lock:
+            self._free.append(model)
+
+
 class SileroVadSession:
-    def __init__(self, input_rate: int, settings: SileroSettings) -> None:
-        self._model = SileroVAD(RATE)
+    def __init__(
+        self, input_rate: int, settings: SileroSettings, pool: ModelPool | None = None
+    ) -> None:
+        pool = pool or ModelPool()
+        self._model = pool.take()
+        weakref.finalize(self, pool.give_back, self._model)
         self._settings = settings
         self._resampler = StreamResampler(input_rate, RATE)
         self._buffer = np.zeros(0, dtype=np.float32)
@@ -99,8 +139,12 @@ class SileroVadSession:
 
 
 class SileroVoiceActivityDetector:
-    def __init__(self, settings: SileroSettings | None = None) -> None:
+    def __init__(self, settings: SileroSettings | None = None, *, loaded: int = 1) -> None:
+        """`loaded`: models loaded now, before any call; the pool then grows to the most
+        sessions open at once (the local stack has two detectors: the caller's turn-taking
+        and Whisper's own)."""
         self.settings = settings or SileroSettings()
+        self.pool = ModelPool(loaded)
 
     def open_session(self, sample_rate: int) -> SileroVadSession:
-        return SileroVadSession(sample_rate, self.settings)
+        return SileroVadSession(sample_rate, self.settings, self.pool)
