@@ -21,6 +21,7 @@ BENCHES = {
     "whisper-window": "bench.whisper_window",
     "answers": "bench.answers",
     "livekit": "bench.livekit_calls",
+    "worker-fakes": "bench.worker_fakes",
 }
 
 

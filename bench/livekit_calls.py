@@ -43,7 +43,7 @@ through the real LiveKit SIP service (livekit-sip, built by `make livekit-server
   (`agent_reply_to_caller`). `phone_jitter_buffer` and `heard_slip` check how the phone's
   recordings were put on the clock (`bench.sip_calls` says how).
 - sip-local: the same phone calls answered by the worker on the embedded local stack (its
-  greeting synthesized by Piper for each call); the caller hangs up after the greeting.
+  greeting rendered by Piper at start-up); the caller hangs up after the greeting.
   `invite_to_first_audio` here is the one the p95 <= 1 s target is for.
 
 The worker's transport is replaced by a subclass that notes when each job arrived and when
@@ -247,12 +247,17 @@ def e2e_and_own_ms(latencies: Sequence[LatencyBreakdown]) -> tuple[list[float], 
 def worker_config(servers: LiveKitServers, max_calls: int) -> Container:
     """The container of a worker on `servers` (the fake stack, our agent name), taking up to
     `max_calls` at once, all of which may be being answered at the same moment."""
+    return worker_config_at(servers.ws_url, servers.api_key, servers.api_secret, max_calls)
+
+
+def worker_config_at(url: str, api_key: str, api_secret: str, max_calls: int) -> Container:
+    """`worker_config` for the server at `url` with that key and secret."""
     settings = Settings(
         _env_file=None,
         stack=StackName.FAKE,
-        livekit_url=servers.ws_url,
-        livekit_api_key=SecretStr(servers.api_key),
-        livekit_api_secret=SecretStr(servers.api_secret),
+        livekit_url=url,
+        livekit_api_key=SecretStr(api_key),
+        livekit_api_secret=SecretStr(api_secret),
         livekit_agent_name=AGENT_NAME,
         worker_max_calls=max_calls,
         worker_drain_timeout_s=5,
