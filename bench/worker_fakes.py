@@ -202,7 +202,8 @@ async def _calls(
     wall = time.perf_counter() - wall_start
     cpu = time.process_time() - cpu_start
     lag.cancel()
-    stored = [await store.repository.get(s.id) for s in (await store.repository.list()).calls]
+    page = await store.repository.list(limit=calls)
+    stored = [await store.repository.get(summary.id) for summary in page.calls]
     lateness_ms = [s * 1000 for t in TimedTransport.built for s in t.frame_lateness_s()]
     return {
         "calls": calls,
