@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import time
 import wave
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from fake_servers.livekit_server import free_port, free_udp_and_tcp_port
 
 PHONE_RATE = 8000
 WAV_HEADER_BYTES = 44
@@ -67,6 +69,20 @@ def _netstring(payload: dict[str, Any]) -> bytes:
     return str(len(body)).encode() + b":" + body + b","
 
 
+def free_phone_port() -> int:
+    """A port for baresip's SIP: free for UDP and TCP, and the next one free for TCP too,
+    where baresip 1.0 (built with TLS) always listens for SIP over TLS. A taken next port
+    failed the phone's start ("SIP/TLS transport failed: Address already in use")."""
+    while True:
+        port = free_udp_and_tcp_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
 @dataclass
 class BaresipPhone:
     """One baresip process with its own config directory in `workdir`."""
@@ -99,8 +115,6 @@ class BaresipPhone:
 
     # -- life cycle -------------------------------------------------------------------
     async def start(self) -> None:
-        from fake_servers.livekit_server import free_port, free_udp_and_tcp_port
-
         self._config.mkdir(parents=True, exist_ok=True)
         self._recordings.mkdir(parents=True, exist_ok=True)
         quiet = write_wav(
@@ -108,7 +122,7 @@ class BaresipPhone:
         )
         control_port = free_port()
         if not self.listen_port:
-            self.listen_port = free_udp_and_tcp_port()
+            self.listen_port = free_phone_port()
         auth = ""
         if self.credentials is not None:
             auth = f";auth_user={self.credentials[0]};auth_pass={self.credentials[1]}"
