@@ -43,7 +43,9 @@ through the real LiveKit SIP service (livekit-sip, built by `make livekit-server
   (`agent_reply_to_caller`). `phone_jitter_buffer` and `heard_slip` check how the phone's
   recordings were put on the clock (`bench.sip_calls` says how).
 - sip-local: the same phone calls answered by the worker on the embedded local stack (its
-  greeting rendered by Piper at start-up); the caller hangs up after the greeting.
+  greeting rendered by Piper at start-up); the caller hangs up after the greeting. Then as
+  many calls where the phone says a sentence (espeak-ng) the moment it is answered, over the
+  greeting: how much of the greeting had played when the agent stopped for the caller.
   `invite_to_first_audio` here is the one the p95 <= 1 s target is for.
 
 The worker's transport is replaced by a subclass that notes when each job arrived and when
@@ -95,7 +97,7 @@ from voice_agent.adapters.livekit.room import LiveKitRoom, RoomListener
 from voice_agent.application.session.config import SessionConfig
 from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import Call
-from voice_agent.domain.events import CallEnded, DomainEvent
+from voice_agent.domain.events import CallEnded, CallerInterrupted, DomainEvent
 from voice_agent.domain.turn import LatencyBreakdown, Role, Turn
 from voice_agent.entrypoints.bootstrap.container import (
     CallStore,
@@ -206,12 +208,25 @@ class Worker:
     store: CallStore
     admin: RoomAdmin
     ended: int = 0
+    interrupted_after_s: list[float] = field(default_factory=list)
+    """For each barge-in, how much of the agent's line the caller had heard."""
     _call_ended: asyncio.Event = field(default_factory=asyncio.Event)
+    _interrupted: asyncio.Event = field(default_factory=asyncio.Event)
 
     def on_event(self, event: DomainEvent) -> None:
         if isinstance(event, CallEnded):
             self.ended += 1
             self._call_ended.set()
+        elif isinstance(event, CallerInterrupted):
+            self.interrupted_after_s.append(event.heard_seconds)
+            self._interrupted.set()
+
+    async def wait_interrupted(self, times: int) -> None:
+        """Until `times` barge-ins have happened (TimeoutError after WAIT_S)."""
+        async with asyncio.timeout(WAIT_S):
+            while len(self.interrupted_after_s) < times:
+                self._interrupted.clear()
+                await self._interrupted.wait()
 
     async def wait_ended(self, calls: int) -> None:
         """Until `calls` calls have ended (TimeoutError after WAIT_S)."""

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import subprocess
 import sys
 import tempfile
 import time
@@ -80,7 +81,9 @@ from bench.livekit_calls import (
     web_phone_turns,
 )
 from bench.sip_phone import PHONE_RATE, BaresipPhone, write_wav
+from voice_agent.adapters.audio.wav import read_wav
 from voice_agent.adapters.livekit import InboundSetup, LiveKitControl, LiveKitSettings
+from voice_agent.domain.audio import AudioChunk
 
 NUMBER = "+15550100"
 FRAME = round(PHONE_RATE * FRAME_S)
@@ -98,6 +101,8 @@ JITTER_BUFFER_PACKETS = 5
 SETTLE_S = 0.1
 """How long the spoken dump is still sampled after the speech has been sent."""
 EVENT_S = 10.0
+AT_CONNECT_CALL_S = 5.0
+"""How long a call that talks at connect lasts: the sentence is 4 s."""
 
 
 def loud_frames(samples: npt.NDArray[np.int16]) -> npt.NDArray[np.intp]:
@@ -314,19 +319,27 @@ async def sip_calls(servers: LiveKitServers, calls: int) -> dict[str, Any]:
 
 
 async def sip_answers(servers: LiveKitServers, calls: int) -> dict[str, Any]:
-    """`sip-local`: calls answered by the worker on the embedded local stack, whose greeting
-    Piper synthesizes for each call; the caller hangs up once the greeting has finished."""
+    """`sip-local`: calls answered by the worker on the embedded local stack (its greeting
+    rendered at start-up); the caller hangs up once the greeting has finished. Then `calls`
+    calls where the phone talks over the greeting from the moment it is answered."""
     await provision(servers)
     done: list[tuple[SipCallTimes, TimedTransport]] = []
     with tempfile.TemporaryDirectory(prefix="bench-sip-local-") as tmp:
         quiet = write_wav(Path(tmp) / "quiet.wav", np.zeros(PHONE_RATE, np.int16))
+        sentence = spoken_on_the_line(Path(tmp), AT_CONNECT_WORDS)
         async with running_worker(servers, None, max_calls=SEQUENTIAL_SLOTS) as worker:
             for n in range(calls):
                 times = await call(servers, Path(tmp) / f"call-{n}", quiet, turns=0)
                 await worker.wait_ended(n + 1)
                 done.append((times, _transport(n)))
             answers = [c.answer for c in await worker.stored_calls() if c.answer]
+            for n in range(calls):
+                await talk_at_connect(servers, Path(tmp) / f"talk-{n}", sentence)
+                await worker.wait_interrupted(n + 1)
+                await worker.wait_ended(calls + n + 1)
+            heard_s = worker.interrupted_after_s
     return {
+        "greeting_heard_when_talked_over_at_connect": latency_summary([s * 1000 for s in heard_s]),
         "calls": calls,
         "invite_to_200_ok": ms([(t.invite_at, t.ok_at) for t, _ in done]),
         "invite_to_first_audio": ms([(t.invite_at, t.first_audio_at) for t, _ in done]),
@@ -336,6 +349,39 @@ async def sip_answers(servers: LiveKitServers, calls: int) -> dict[str, Any]:
             [a.first_audio_ms for a in answers if a.first_audio_ms is not None]
         ),
     }
+
+
+AT_CONNECT_WORDS = "Hello, I would like to make an appointment for tomorrow morning."
+
+
+def spoken_on_the_line(folder: Path, words: str) -> Path:
+    """espeak-ng saying `words` at the phone's rate, then a long silence."""
+    voice = folder / "espeak.wav"
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(voice), words], check=True)
+    line = folder / "sentence.wav"
+    audio = read_wav(voice, PHONE_RATE) + AudioChunk.silence(SPEECH_TAIL_S, PHONE_RATE)
+    write_wav(line, np.frombuffer(audio.pcm, dtype=np.int16))
+    return line
+
+
+async def talk_at_connect(servers: LiveKitServers, workdir: Path, sentence: Path) -> None:
+    """One call where the phone says `sentence` as soon as it is answered, then hangs up
+    once the agent has stopped for it (the worker saw the barge-in)."""
+    phone = BaresipPhone(workdir)
+    await phone.start()
+    try:
+        await phone.dial(servers.sip_uri(NUMBER))
+        await phone.wait_for("CALL_ESTABLISHED", EVENT_S)
+        await phone.say(sentence)
+        await phone.wait_for("CALL_RTPESTAB", EVENT_S)
+        await asyncio.sleep(AT_CONNECT_CALL_S)  # the greeting, the words, the barge-in
+        await phone.hang_up()
+        await phone.wait_for("CALL_CLOSED", EVENT_S)
+    except Exception:
+        print(f"a SIP call failed; the phone's log:\n{phone.log()[-4000:]}", file=sys.stderr)
+        raise
+    finally:
+        await phone.stop()
 
 
 def _transport(n: int) -> TimedTransport:
