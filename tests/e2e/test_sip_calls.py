@@ -133,7 +133,8 @@ class Agent:
     store: CallStore
     events: list[DomainEvent]
     ended: asyncio.Event
-    changed: asyncio.Condition
+    changed: asyncio.Event
+    """Set on every event the worker publishes."""
     stop: asyncio.Event
     running: asyncio.Task[None]
 
@@ -150,10 +151,10 @@ class Agent:
 
     async def wait_for(self, kind: type[DomainEvent], count: int) -> None:
         """Until the worker has published `count` events of `kind`."""
-        async with asyncio.timeout(CALL_TIMEOUT_S), self.changed:
-            await self.changed.wait_for(
-                lambda: sum(isinstance(event, kind) for event in self.events) >= count
-            )
+        async with asyncio.timeout(CALL_TIMEOUT_S):
+            while sum(isinstance(event, kind) for event in self.events) < count:
+                self.changed.clear()
+                await self.changed.wait()
 
     async def the_call(self) -> Call:
         """The one call stored, once it has ended."""
@@ -208,13 +209,13 @@ async def running(container: Container) -> AsyncIterator[Agent]:
     """`run_worker` on `container`, registered; drained when the block ends."""
     store: CallStore = await resolved(container.call_store())
     events: list[DomainEvent] = []
-    ended, changed = asyncio.Event(), asyncio.Condition()
+    ended, changed = asyncio.Event(), asyncio.Event()
 
     def on_event(event: DomainEvent) -> None:
         events.append(event)
         if isinstance(event, CallEnded):
             ended.set()
-        asyncio.get_running_loop().create_task(notify(changed))
+        changed.set()
 
     stop, ready = asyncio.Event(), asyncio.Event()
     worker = asyncio.create_task(run_worker(container, stop, [on_event], ready=ready))
@@ -224,11 +225,6 @@ async def running(container: Container) -> AsyncIterator[Agent]:
     finally:
         stop.set()
         await asyncio.wait_for(worker, CALL_TIMEOUT_S)
-
-
-async def notify(condition: asyncio.Condition) -> None:
-    async with condition:
-        condition.notify_all()
 
 
 @contextlib.asynccontextmanager
