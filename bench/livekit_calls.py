@@ -494,15 +494,22 @@ async def concurrency(servers: LiveKitServers, calls: int) -> dict[str, Any]:
         "worker_cpu_share_per_call": cpu / wall / calls,
         "callers_cpu_share": callers_cpu / wall,
         "livekit_server_cpu_share": server_cpu / wall,
+        **pacing_figures(lateness_ms, lags_ms),
+        "caller_voice_to_voice": latency_summary(
+            [v for part in heard for v in part.get("voice_to_voice_ms", [])]
+        ),
+    }
+
+
+def pacing_figures(lateness_ms: Sequence[float], lags_ms: Sequence[float]) -> dict[str, Any]:
+    """Frame jitter (how late agent frames reached their rooms) and the event loop's lag."""
+    return {
         "frames_measured": len(lateness_ms),
         "jitter_p50_ms": percentile(lateness_ms, 50),
         "jitter_p99_ms": percentile(lateness_ms, 99),
         "jitter_max_ms": max(lateness_ms) if lateness_ms else float("nan"),
         "loop_lag_p99_ms": percentile(lags_ms, 99),
         "loop_lag_max_ms": max(lags_ms) if lags_ms else float("nan"),
-        "caller_voice_to_voice": latency_summary(
-            [v for part in heard for v in part.get("voice_to_voice_ms", [])]
-        ),
     }
 
 

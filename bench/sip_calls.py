@@ -52,12 +52,13 @@ it reached the phone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,6 +226,16 @@ async def provision(servers: LiveKitServers) -> None:
         await control.aclose()
 
 
+@contextlib.contextmanager
+def log_shown_on_failure(phone: BaresipPhone) -> Iterator[None]:
+    """A call that fails prints the end of the phone's log (then the error goes on)."""
+    try:
+        yield
+    except Exception:
+        print(f"a SIP call failed; the phone's log:\n{phone.log()[-4000:]}", file=sys.stderr)
+        raise
+
+
 async def call(servers: LiveKitServers, workdir: Path, speech: Path, turns: int) -> SipCallTimes:
     """One call: dial, hear the greeting, speak `turns` times, each once the agent is
     silent, then hang up."""
@@ -234,24 +245,22 @@ async def call(servers: LiveKitServers, workdir: Path, speech: Path, turns: int)
     await phone.start()
     following: asyncio.Task[None] | None = None
     try:
-        await phone.dial(servers.sip_uri(NUMBER))
-        ok = await phone.wait_for("CALL_ESTABLISHED", EVENT_S)
-        rtp = await phone.wait_for("CALL_RTPESTAB", EVENT_S)
-        caller = SipCaller(phone, rtp.at + on_loop)
-        following = asyncio.create_task(caller.follow())
-        invite_at = phone.dialed_at + on_loop
-        greeting = await caller.first_loud_after(invite_at)
-        turns_heard: list[tuple[float, int]] = []
-        for _ in range(turns):
+        with log_shown_on_failure(phone):
+            await phone.dial(servers.sip_uri(NUMBER))
+            ok = await phone.wait_for("CALL_ESTABLISHED", EVENT_S)
+            rtp = await phone.wait_for("CALL_RTPESTAB", EVENT_S)
+            caller = SipCaller(phone, rtp.at + on_loop)
+            following = asyncio.create_task(caller.follow())
+            invite_at = phone.dialed_at + on_loop
+            greeting = await caller.first_loud_after(invite_at)
+            turns_heard: list[tuple[float, int]] = []
+            for _ in range(turns):
+                await caller.quiet_for(QUIET_S)
+                ended_at = await caller.say(speech)
+                turns_heard.append((ended_at, await caller.first_loud_after(ended_at)))
             await caller.quiet_for(QUIET_S)
-            ended_at = await caller.say(speech)
-            turns_heard.append((ended_at, await caller.first_loud_after(ended_at)))
-        await caller.quiet_for(QUIET_S)
-        await phone.hang_up()
-        await phone.wait_for("CALL_CLOSED", EVENT_S)
-    except Exception:
-        print(f"a SIP call failed; the phone's log:\n{phone.log()[-4000:]}", file=sys.stderr)
-        raise
+            await phone.hang_up()
+            await phone.wait_for("CALL_CLOSED", EVENT_S)
     finally:
         if following is not None:
             following.cancel()
@@ -370,16 +379,14 @@ async def talk_at_connect(servers: LiveKitServers, workdir: Path, sentence: Path
     phone = BaresipPhone(workdir)
     await phone.start()
     try:
-        await phone.dial(servers.sip_uri(NUMBER))
-        await phone.wait_for("CALL_ESTABLISHED", EVENT_S)
-        await phone.say(sentence)
-        await phone.wait_for("CALL_RTPESTAB", EVENT_S)
-        await asyncio.sleep(AT_CONNECT_CALL_S)  # the greeting, the words, the barge-in
-        await phone.hang_up()
-        await phone.wait_for("CALL_CLOSED", EVENT_S)
-    except Exception:
-        print(f"a SIP call failed; the phone's log:\n{phone.log()[-4000:]}", file=sys.stderr)
-        raise
+        with log_shown_on_failure(phone):
+            await phone.dial(servers.sip_uri(NUMBER))
+            await phone.wait_for("CALL_ESTABLISHED", EVENT_S)
+            await phone.say(sentence)
+            await phone.wait_for("CALL_RTPESTAB", EVENT_S)
+            await asyncio.sleep(AT_CONNECT_CALL_S)  # the greeting, the words, the barge-in
+            await phone.hang_up()
+            await phone.wait_for("CALL_CLOSED", EVENT_S)
     finally:
         await phone.stop()
 

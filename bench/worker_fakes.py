@@ -35,7 +35,6 @@ from dependency_injector import providers
 from fake_servers.livekit_agent import API_KEY, API_SECRET, FakeLiveKitDispatch
 
 from bench.caller import LOUD_RMS
-from bench.common import percentile
 from bench.livekit_calls import (
     CONCURRENT_STAGGER_S,
     LAG_PROBE_S,
@@ -43,6 +42,7 @@ from bench.livekit_calls import (
     TimedTransport,
     bench_scenario,
     loop_lag_ms,
+    pacing_figures,
     scenario_stack,
     worker_config_at,
 )
@@ -213,12 +213,7 @@ async def _calls(
         "wall_s": wall,
         "worker_cpu_share": cpu / wall,
         "worker_cpu_share_per_call": cpu / wall / calls,
-        "frames_measured": len(lateness_ms),
-        "jitter_p50_ms": percentile(lateness_ms, 50),
-        "jitter_p99_ms": percentile(lateness_ms, 99),
-        "jitter_max_ms": max(lateness_ms) if lateness_ms else float("nan"),
-        "loop_lag_p99_ms": percentile(lags_ms, 99),
-        "loop_lag_max_ms": max(lags_ms) if lags_ms else float("nan"),
+        **pacing_figures(lateness_ms, lags_ms),
     }
 
 
