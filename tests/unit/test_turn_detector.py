@@ -268,3 +268,30 @@ def test_preemptive_generation_can_be_turned_off() -> None:
 def _due(call: Call, at: float) -> list[Decision]:
     call.time = at
     return call.detector.end_of_turn_due()
+
+
+def test_a_barge_in_of_only_a_preface_waits_for_the_rest_of_the_sentence() -> None:
+    """The caller says "Sorry," over the agent, then pauses at the comma: the turn is not
+    answered at the short delay, however finished "Sorry" sounds; the words that follow
+    make it an ordinary turn."""
+    call = Call()
+    call.state = S.SPEAKING
+    call.voice, call.time = True, 4.0
+    call.detector.voice_started(4.0)
+    assert call.detector.transcript(InterimTranscript("Sorry,"), 4.5) == [BargeIn()]
+    call.voice = False
+    call.detector.voice_ended(4.5)
+    call.state = S.LISTENING  # the session stopped the reply
+    call.time = 4.6
+    assert end_of_turn(call.detector.promote_overlap()) == pytest.approx(4.5 + MAX_DELAY - 4.6)
+    call.detector.voice_started(4.8)
+    call.voice = False
+    call.time = 6.0
+    call.detector.transcript(FinalTranscript("Sorry, can I book a cleaning for Tuesday?"), 6.0)
+    assert end_of_turn(call.detector.voice_ended(6.0)) == pytest.approx(MIN_DELAY)
+
+
+def test_a_preface_is_answered_like_any_turn_when_not_a_barge_in() -> None:
+    call = Call()
+    decisions = call.caller_says("Sorry?", start=0.0, end=0.5)
+    assert end_of_turn(decisions) == pytest.approx(MIN_DELAY - 0.1)

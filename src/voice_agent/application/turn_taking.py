@@ -45,11 +45,21 @@ class InterruptionPolicy:
 
     min_words: int = 1
     max_unconfirmed_speech_s: float = 2.0
+    preface_words: int = 2
+    """A barge-in of at most this many words is taken as a preface ("Sorry,", "Wait,",
+    "Excuse me,"): the caller has taken the floor and usually goes on after a breath, so
+    the turn waits the long end-of-turn delay until more words come. Answered at the short
+    delay, "Sorry" (then a 0.3 s comma pause) got an answer the rest of the sentence cut
+    off. 0: every barge-in is judged like any turn."""
 
     def confirmed_by_words(self, transcript: str) -> bool:
         if is_backchannel(transcript):
             return False
         return len(words(transcript)) >= self.min_words
+
+    def is_preface(self, transcript: str) -> bool:
+        """The words of a barge-in so far are only its preface (see `preface_words`)."""
+        return len(words(transcript)) <= self.preface_words
 
     def confirmed_by_duration(self, voiced_s: float, transcript: str) -> bool:
         return voiced_s >= self.max_unconfirmed_speech_s and not transcript.strip()

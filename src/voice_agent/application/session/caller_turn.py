@@ -57,6 +57,8 @@ class CallerTurn:
     continues: Turn | None = None
     """A turn already taken whose reply the caller cut off before hearing anything: this
     speech is the rest of that turn, not a new one."""
+    barged_in: bool = False
+    """The turn began by interrupting the agent (see `InterruptionPolicy.preface_words`)."""
 
     @property
     def has_words(self) -> bool:

@@ -175,6 +175,8 @@ class TurnDetector:
             decisions.append(Cancel(Timer.END_OF_TURN))
             return decisions
         finished = self._finished(caller.speech.text)
+        if caller.barged_in and self._config.interruption.is_preface(caller.speech.text):
+            finished = False  # "Sorry," then the question: wait for it
         # Until the detector answers, the turn counts as unfinished: a slow or hung detector
         # costs the long delay, never an answer to half a sentence.
         due = caller.speech_end_at + self._config.end_of_turn.delay(finished=bool(finished))
@@ -254,6 +256,7 @@ class TurnDetector:
             return []
         self.overlap = None
         self.caller.speech = overlap.speech
+        self.caller.barged_in = True
         self.caller.started_at = overlap.started_wall
         self.caller.speech_end_at = overlap.voice_ended_at
         return [*_DROP_OVERLAP, *self.reconsider()]

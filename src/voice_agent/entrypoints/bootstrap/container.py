@@ -70,6 +70,7 @@ def session_config(settings: Settings) -> SessionConfig:
         interruption=InterruptionPolicy(
             min_words=engine.min_interruption_words,
             max_unconfirmed_speech_s=engine.max_unconfirmed_speech_s,
+            preface_words=engine.barge_in_preface_words,
         ),
         silence_timeout_s=engine.silence_timeout_s,
         max_call_duration_s=engine.max_call_duration_s,

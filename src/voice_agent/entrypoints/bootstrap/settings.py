@@ -54,6 +54,9 @@ class EngineSettings(BaseModel):
     """Start the model on the final transcript while the end-of-turn delay runs (the reply
     is spoken only once the turn is taken, and dropped unsaid if the caller goes on)."""
     min_interruption_words: int = Field(1, ge=1, le=10)
+    barge_in_preface_words: int = Field(2, ge=0, le=10)
+    """A barge-in of at most this many words waits the long end-of-turn delay for more:
+    "Sorry," / "Wait," then the question (0: judged like any turn)."""
     max_unconfirmed_speech_s: float = Field(2.0, ge=0.2, le=10.0)
     silence_timeout_s: float = Field(8.0, ge=1.0, le=120.0)
     max_call_duration_s: float = Field(1800.0, ge=10.0, le=86400.0)
