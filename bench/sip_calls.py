@@ -361,6 +361,7 @@ async def sip_answers(servers: LiveKitServers, calls: int) -> dict[str, Any]:
 
 
 AT_CONNECT_WORDS = "Hello, I would like to make an appointment for tomorrow morning."
+"""A sentence with a comma pause after its first word (the real-SIP tests say it too)."""
 
 
 def spoken_on_the_line(folder: Path, words: str) -> Path:

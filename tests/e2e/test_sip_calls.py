@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from bench.livekit_caller import join_token
+from bench.sip_calls import AT_CONNECT_WORDS, spoken_on_the_line
 from bench.sip_phone import PHONE_RATE, BaresipPhone, PhoneEvent, loud_windows, utterance
 from dependency_injector import providers
 from livekit import api
@@ -30,13 +31,11 @@ from livekit import api
 from tests.agent_server import BIN
 from tests.e2e.test_livekit_worker import worker_settings
 from tests.livekit_servers import LiveKitServers, LiveKitUnavailable
-from voice_agent.adapters.audio.wav import read_wav, write_wav
 from voice_agent.adapters.fakes.llm import ScriptedLanguageModel, ScriptedReply, ScriptedToolCall
 from voice_agent.adapters.fakes.stt import ScriptedSpeechToText
 from voice_agent.adapters.fakes.tts import FakeTextToSpeech
 from voice_agent.adapters.livekit import LiveKitCallTransport
 from voice_agent.application.session.config import SessionConfig
-from voice_agent.domain.audio import AudioChunk
 from voice_agent.domain.call import Call, CallStatus, EndReason
 from voice_agent.domain.events import (
     CallEnded,
@@ -525,20 +524,11 @@ async def test_the_agent_ending_the_call_hangs_up_the_phone_after_its_last_words
     assert not call.turns[-1].interrupted
 
 
-def espeak(folder: Path, words: str) -> Path:
-    """espeak-ng saying `words` on an 8 kHz line, then a long silence."""
-    voice = folder / "espeak.wav"
-    subprocess.run(["espeak-ng", "-s", "150", "-w", str(voice), words], check=True)
-    line = folder / "caller-words.wav"
-    write_wav(line, read_wav(voice, PHONE_RATE) + AudioChunk.silence(120.0, PHONE_RATE))
-    return line
-
-
 async def test_on_the_local_stack_the_callers_words_cross_the_phone_line_and_are_answered(
     sip_servers: LiveKitServers, tmp_path: Path
 ) -> None:
     """Real speech (espeak-ng), G.711 at 8 kHz both ways, Whisper, SmolLM2 and Piper."""
-    words = espeak(tmp_path, "Hello, I would like to make an appointment for tomorrow morning.")
+    words = spoken_on_the_line(tmp_path, AT_CONNECT_WORDS)
     async with local_agent(sip_servers) as worker, phone(tmp_path) as caller:
         line = await answered_line(caller, sip_servers)
         greeting = await line.hears_voice_after(0.0, seconds=1.0)
@@ -570,7 +560,7 @@ async def test_on_the_local_stack_words_said_as_the_call_connects_stop_the_greet
     utterance although its audio reached the recognizer (the utterance then also came out
     0.4 s longer and the voice detector saw a pause inside the word: the audio arrived
     stretched). Found and measured in the notes of issue 11."""
-    words = espeak(tmp_path, "Hello, I would like to make an appointment for tomorrow morning.")
+    words = spoken_on_the_line(tmp_path, AT_CONNECT_WORDS)
     async with local_agent(sip_servers) as worker, phone(tmp_path) as caller:
         await caller.dial(sip_servers.sip_uri(NUMBER))
         await caller.wait_for("CALL_ESTABLISHED", CALL_TIMEOUT_S)

@@ -58,8 +58,9 @@ class ModelPool:
     def take(self) -> SileroVAD:
         with self._lock:
             model = self._free.pop() if self._free else None
+            if model is None:
+                self.loads += 1
         if model is None:
-            self.loads += 1
             return SileroVAD(RATE)
         model.reset()
         return model

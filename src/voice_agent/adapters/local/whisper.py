@@ -325,8 +325,8 @@ class WhisperSession:
         guess, self._guess = self._guess, None
         if guess is not None:
             self.guesses_dropped += 1
-            if not guess.done() and self._owner.publish_guesses:
-                self._overtaken.add(guess)
+            if self._published is None and self._owner.publish_guesses:
+                self._overtaken.add(guess)  # unpublished: its words are still news
                 guess.add_done_callback(self._publish_overtaken)
             else:
                 guess.cancel()
